@@ -1,0 +1,1 @@
+"""Stressors: faults injected on purpose (latency, drop, duplicate, reorder, outage) to prove resilience."""

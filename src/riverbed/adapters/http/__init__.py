@@ -1,0 +1,1 @@
+"""HTTP adapters: webhook delivery and CloudEvents over HTTP for consumers outside riverbed."""

@@ -1,0 +1,1 @@
+"""NATS JetStream adapters (nats-py): the distributed bus. Needs the ``nats`` extra."""

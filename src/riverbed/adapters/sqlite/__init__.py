@@ -1,0 +1,1 @@
+"""SQLite adapters (stdlib sqlite3): the embedded, durable event store."""

@@ -1,0 +1,85 @@
+"""The composition root: the only place that picks concrete adapters.
+
+``open_store(url)`` chooses the event store adapter by URL scheme. Optional drivers are imported only when
+their scheme is asked for, so ``memory://`` and ``sqlite://`` need nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from riverbed.errors import ConfigurationError, InvalidStoreUrl
+from riverbed.ports.event_store import EventStore
+
+SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
+
+
+class OpenableStore(EventStore, Protocol):
+    """An event store that is opened explicitly (``await store.open()``) before use."""
+
+    async def open(self) -> Any:
+        """Connect, check and prepare the store; returns the store."""
+        ...
+
+
+def create_store(url: str, **options: Any) -> OpenableStore:
+    """Build (but do not open) the event store adapter for ``url``."""
+    if not isinstance(url, str) or "://" not in url:
+        raise InvalidStoreUrl(
+            f"{url!r} is not a store URL; use memory://, sqlite:///path/to/file.db or postgresql://user@host/db"
+        )
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from riverbed.adapters.memory.event_store import MemoryEventStore
+
+        return MemoryEventStore(url, **options)
+    if scheme == "sqlite":
+        from riverbed.adapters.sqlite.event_store import (  # type: ignore[import-not-found,unused-ignore]
+            SQLiteEventStore,
+        )
+
+        sqlite_store: OpenableStore = SQLiteEventStore(url, **options)
+        return sqlite_store
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from riverbed.adapters.postgres.event_store import (  # type: ignore[import-not-found,unused-ignore]
+                PostgresEventStore,
+            )
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"the PostgreSQL store needs its driver: pip install 'riverbed[postgres]' ({exc})"
+            ) from exc
+        store: OpenableStore = PostgresEventStore(url, **options)
+        return store
+    raise InvalidStoreUrl(
+        f"unknown store URL scheme {scheme!r} in {url!r}; use one of memory://, sqlite:///file.db, "
+        "postgresql://user@host:port/db"
+    )
+
+
+class open_store:
+    """Open an event store by URL: ``async with open_store("sqlite:///bank.db") as store: ...``.
+
+    Also awaitable: ``store = await open_store(url)`` (then ``await store.close()``).
+    """
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self._store = create_store(url, **options)
+
+    async def _open(self) -> OpenableStore:
+        await self._store.open()
+        return self._store
+
+    def __await__(self) -> Generator[Any, None, OpenableStore]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> OpenableStore:
+        return await self._open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._store.close()

@@ -1,0 +1,1 @@
+"""The ``riverbed`` command line."""

@@ -1,0 +1,129 @@
+"""The CloudEvents HTTP protocol binding: binary, structured and batch content modes.
+
+Headers are given and returned as plain ``str -> str`` mappings; names are matched case-insensitively.
+Binary-mode header values are percent-encoded as the binding requires (outside printable ASCII, plus
+space, ``"`` and ``%``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote, unquote
+
+from riverbed.cloudevents.codec import b64encode, decode_body, encode_body, format_time, parse_time
+from riverbed.cloudevents.event import CloudEvent, ExtensionValue
+from riverbed.cloudevents.json_format import (
+    BATCH_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
+    from_json,
+    from_json_batch,
+    to_json,
+    to_json_batch,
+)
+from riverbed.errors import InvalidCloudEvent
+
+Mode = Literal["binary", "structured"]
+_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
+def to_http(event: CloudEvent, mode: Mode = "binary") -> tuple[dict[str, str], bytes]:
+    """Encode ``event`` as HTTP headers and body, in binary (default) or structured mode."""
+    if mode == "structured":
+        return {"content-type": f"{JSON_CONTENT_TYPE}; charset=utf-8"}, to_json(event).encode()
+    if mode != "binary":
+        raise ValueError(f"mode must be 'binary' or 'structured', got {mode!r}")
+    headers: dict[str, str] = {
+        "ce-specversion": event.specversion,
+        "ce-id": _encode(event.id),
+        "ce-source": _encode(event.source),
+        "ce-type": _encode(event.type),
+    }
+    if event.subject is not None:
+        headers["ce-subject"] = _encode(event.subject)
+    if event.time is not None:
+        headers["ce-time"] = _encode(format_time(event.time))
+    if event.dataschema is not None:
+        headers["ce-dataschema"] = _encode(event.dataschema)
+    for name, value in event.extensions.items():
+        headers[f"ce-{name}"] = _encode(_extension_text(value))
+    content_type = event.datacontenttype
+    if content_type is None and event.data is not None and not isinstance(event.data, bytes):
+        content_type = "application/json"
+    if content_type is not None:
+        headers["content-type"] = content_type
+    return headers, encode_body(event.data, content_type)
+
+
+def to_http_batch(events: Iterable[CloudEvent]) -> tuple[dict[str, str], bytes]:
+    """Encode events in the batch content mode."""
+    return {"content-type": f"{BATCH_CONTENT_TYPE}; charset=utf-8"}, to_json_batch(events).encode()
+
+
+def from_http(headers: Mapping[str, str], body: bytes | str) -> CloudEvent | list[CloudEvent]:
+    """Decode an HTTP message in any content mode.
+
+    Returns one event for binary and structured mode, and a list for the batch mode.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    raw = body.encode() if isinstance(body, str) else body
+    media = lowered.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media == BATCH_CONTENT_TYPE:
+        return from_json_batch(raw)
+    if media.startswith("application/cloudevents") and media.endswith("+json"):
+        return from_json(raw)
+    if "ce-specversion" not in lowered:
+        raise InvalidCloudEvent(
+            "not a CloudEvent: no ce-specversion header (binary mode) and content-type is not "
+            f"{JSON_CONTENT_TYPE} (structured mode)",
+            attribute="specversion",
+        )
+    return _from_binary(lowered, raw)
+
+
+def from_http_events(headers: Mapping[str, str], body: bytes | str) -> list[CloudEvent]:
+    """Decode an HTTP message in any content mode, always as a list."""
+    decoded = from_http(headers, body)
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+def _from_binary(headers: Mapping[str, str], body: bytes) -> CloudEvent:
+    attributes: dict[str, str] = {
+        name[3:]: unquote(value) for name, value in headers.items() if name.startswith("ce-")
+    }
+    content_type = headers.get("content-type")
+    for name in ("id", "source", "type"):
+        if name not in attributes:
+            raise InvalidCloudEvent(f"ce-{name} header is required", attribute=name)
+    known = {"specversion", "id", "source", "type", "subject", "time", "dataschema"}
+    extensions: dict[str, ExtensionValue] = {
+        name: value for name, value in attributes.items() if name not in known
+    }
+    time_text = attributes.get("time")
+    return CloudEvent(
+        specversion=attributes["specversion"],
+        id=attributes["id"],
+        source=attributes["source"],
+        type=attributes["type"],
+        subject=attributes.get("subject"),
+        time=parse_time(time_text) if time_text is not None else None,
+        datacontenttype=content_type,
+        dataschema=attributes.get("dataschema"),
+        data=decode_body(body, content_type),
+        extensions=extensions,
+    )
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe=_SAFE)
+
+
+def _extension_text(value: ExtensionValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return b64encode(value)
+    if isinstance(value, datetime):
+        return format_time(value)
+    return str(value)

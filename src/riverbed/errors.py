@@ -1,0 +1,142 @@
+"""One rooted exception hierarchy for riverbed.
+
+Every error riverbed raises on purpose derives from :class:`RiverbedError`. Adapters translate driver
+errors with ``raise X(...) from exc`` so callers never need to import a driver to catch a failure.
+Messages say what was wrong and what to do about it.
+
+The tree::
+
+    RiverbedError
+    ├── ConfigurationError            bad settings, bad store URL, missing optional driver
+    │   └── InvalidStoreUrl
+    ├── ValidationError               (also ValueError) bad input that was refused before any effect
+    │   ├── InvalidCloudEvent         a CloudEvent attribute breaks a rule of the spec
+    │   ├── InvalidMessage            a command or event that does not fit its model
+    │   └── InvalidPosition           a position or checkpoint that does not exist or cannot be parsed
+    ├── UnknownEventType              a type name with no registered class (names the type and stream)
+    ├── DuplicateRegistration         a type name or class registered twice
+    ├── EventStoreError
+    │   ├── WrongExpectedVersion      optimistic concurrency clash; nothing was persisted
+    │   ├── DuplicateEventId          an event id already stored elsewhere; nothing was persisted
+    │   ├── StoreClosed               the store was closed (or never opened)
+    │   ├── StoreFailed               an I/O error happened; the store refuses writes until reopened
+    │   ├── StoreCorrupted            the integrity check on open failed
+    │   └── SchemaVersionMismatch     the store was created by a newer riverbed
+    └── ServiceUnavailable            a retryable refusal (subclasses carry retry hints)
+"""
+
+from __future__ import annotations
+
+
+class RiverbedError(Exception):
+    """Root of every error riverbed raises on purpose."""
+
+
+class ConfigurationError(RiverbedError):
+    """Settings, URLs or installed extras do not allow the requested operation."""
+
+
+class InvalidStoreUrl(ConfigurationError, ValueError):
+    """A store URL that riverbed cannot open (unknown scheme, missing path, ...)."""
+
+
+class ValidationError(RiverbedError, ValueError):
+    """Input was refused before it had any effect."""
+
+
+class InvalidCloudEvent(ValidationError):
+    """A CloudEvent breaks a rule of the CloudEvents 1.0 spec.
+
+    ``attribute`` names the offending attribute (or ``None`` for the event as a whole).
+    """
+
+    def __init__(self, message: str, *, attribute: str | None = None) -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
+class InvalidMessage(ValidationError):
+    """A command or event does not fit its declared model."""
+
+
+class InvalidPosition(ValidationError):
+    """A position or checkpoint cannot be parsed, or points at no stored event."""
+
+
+class UnknownEventType(RiverbedError):
+    """An event type name has no registered class or upcaster."""
+
+    def __init__(self, type_name: str, *, stream: str | None = None) -> None:
+        where = f" in stream {stream!r}" if stream is not None else ""
+        super().__init__(
+            f"unknown event type {type_name!r}{where}: register a class for it with "
+            "@event_type(...) or an upcaster, or declare that the reader ignores it"
+        )
+        self.type_name = type_name
+        self.stream = stream
+
+
+class DuplicateRegistration(RiverbedError):
+    """The same event type name or class was registered twice."""
+
+
+class EventStoreError(RiverbedError):
+    """Base class of event store failures."""
+
+
+class WrongExpectedVersion(EventStoreError):
+    """The stream's version is not the one the append expected. Nothing was persisted.
+
+    ``actual`` is the stream's current version (``None`` when the stream does not exist).
+    """
+
+    def __init__(self, stream: str, *, expected: object, actual: int | None) -> None:
+        shown = "no stream" if actual is None else str(actual)
+        super().__init__(
+            f"stream {stream!r}: expected version {expected}, but the stream is at {shown}; "
+            "reload the stream, decide again and retry"
+        )
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEventId(EventStoreError):
+    """An event id in the append is already stored at another place. Nothing was persisted."""
+
+    def __init__(self, event_id: str, *, stream: str, stored_stream: str, stored_version: int) -> None:
+        super().__init__(
+            f"event id {event_id!r} appended to {stream!r} is already stored in {stored_stream!r} at "
+            f"version {stored_version}; give the new event a fresh id"
+        )
+        self.event_id = event_id
+        self.stream = stream
+        self.stored_stream = stored_stream
+        self.stored_version = stored_version
+
+
+class StoreClosed(EventStoreError):
+    """The store is closed; open it again to use it."""
+
+
+class StoreFailed(EventStoreError):
+    """A write or sync failed; the store refuses writes until it is reopened (fail-stop)."""
+
+
+class StoreCorrupted(EventStoreError):
+    """The store's integrity check failed on open."""
+
+
+class SchemaVersionMismatch(EventStoreError):
+    """The store's schema was written by a newer riverbed than this one."""
+
+
+class ServiceUnavailable(RiverbedError):
+    """A retryable refusal: the target cannot serve right now.
+
+    ``retry_after`` is a hint in seconds.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,1 @@
+"""Long-running processes: workers, lifecycle, topology and settings."""

@@ -1,0 +1,1 @@
+"""Shipped test helpers: contract suites per port, scenarios and fixtures."""
