@@ -1,0 +1,75 @@
+"""Shared fixtures: real services on 127.0.0.1, unique names per run, and the CI rule.
+
+Tests that need PostgreSQL or NATS take the ``pg_url``/``pg_schema_url`` or ``nats_url`` fixtures. When the
+service is not reachable the test is skipped on a laptop, but under ``CI=true`` it fails: CI must never pass
+by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+PG_URL = os.environ.get("RIVERBED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NATS_URL = os.environ.get("RIVERBED_TEST_NATS_URL", "nats://127.0.0.1:4222")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _need(service: str, url: str, default_port: int) -> None:
+    if _reachable(url, default_port):
+        return
+    message = f"{service} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(f"{message}; under CI=true a missing service is a failure, not a skip")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL server URL (the shared ``test`` database)."""
+    _need("PostgreSQL", PG_URL, 5432)
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after the test."""
+    import psycopg  # noqa: TID251 - tests may talk to the server directly
+
+    schema = f"rb_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_url else "?"
+    try:
+        yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS JetStream server URL."""
+    _need("NATS", NATS_URL, 4222)
+    return NATS_URL
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name unique to this test in this run, for streams, consumers and schemas."""
+    return f"t{RUN_ID}{uuid.uuid4().hex[:8]}"
