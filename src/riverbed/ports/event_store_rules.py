@@ -6,8 +6,10 @@ same appends, with the same errors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import (
@@ -88,6 +90,40 @@ def prepare_events(stream: str, events: Sequence[CloudEvent]) -> list[CloudEvent
     return prepared
 
 
+def encode_data(event: CloudEvent) -> str | bytes | None:
+    """The stored form of ``event.data``: ``bytes`` as they are, anything else as compact JSON text.
+
+    Every store keeps data this way, so every store refuses the same data (NaN, sets, objects JSON cannot
+    carry) with InvalidCloudEvent before anything is written, and gives back the same values.
+    """
+    data = event.data
+    if data is None or type(data) is bytes:
+        return data
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCloudEvent(
+            f"event {event.id!r}: data of type {type(data).__name__} cannot be stored as JSON ({exc}); "
+            "use JSON values (dict, list, str, int, float, bool, None) or bytes",
+            attribute="data",
+        ) from None
+
+
+def decode_data(stored: str | bytes | None) -> Any:
+    """The inverse of :func:`encode_data`."""
+    if stored is None or type(stored) is bytes:
+        return stored
+    return json.loads(stored)
+
+
+def check_from_version(from_version: object) -> None:
+    """A read's ``from_version`` is None or an int ≥ 0."""
+    if from_version is not None and (
+        isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 0
+    ):
+        raise ValidationError(f"from_version must be None or a version ≥ 0, got {from_version!r}")
+
+
 def check_expected_version(stream: str, expected: Expected, current: int | None) -> None:
     """Raise WrongExpectedVersion unless ``current`` (None: no stream) satisfies ``expected``."""
     if expected is ExpectedVersion.ANY:
@@ -125,6 +161,9 @@ def replayed_append(
                 same_place = False
                 break
         if expected is ExpectedVersion.NO_STREAM and first.version != 0:
+            same_place = False
+        if expected is ExpectedVersion.EXISTS and first.version == 0:
+            # The original append cannot have been this one: it would have found no stream.
             same_place = False
         if isinstance(expected, int) and not isinstance(expected, ExpectedVersion):
             same_place = same_place and first.version == expected + 1

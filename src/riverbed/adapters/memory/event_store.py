@@ -26,11 +26,36 @@ from riverbed.ports.event_store_rules import (
     as_checkpoint,
     check_expected_argument,
     check_expected_version,
+    check_from_version,
     check_limit,
     check_stream_name,
+    decode_data,
+    encode_data,
     prepare_events,
     replayed_append,
 )
+
+
+def _as_stored(event: CloudEvent) -> CloudEvent:
+    """The event as a durable store would give it back: data through its JSON form.
+
+    This refuses data JSON cannot carry exactly as SQLite and PostgreSQL do, and keeps later mutation of
+    the caller's ``data`` from changing what is stored.
+    """
+    stored = encode_data(event)
+    if stored is None or isinstance(stored, bytes):
+        return event
+    return CloudEvent.trusted(
+        id=event.id,
+        source=event.source,
+        type=event.type,
+        subject=event.subject,
+        time=event.time,
+        datacontenttype=event.datacontenttype,
+        dataschema=event.dataschema,
+        data=decode_data(stored),
+        extensions=event.extensions,
+    )
 
 
 class MemoryEventStore:
@@ -61,7 +86,7 @@ class MemoryEventStore:
         """Append atomically (see :class:`~riverbed.ports.event_store.EventStore`)."""
         self._check_open()
         expected = check_expected_argument(expected_version)
-        prepared = prepare_events(stream, events)
+        prepared = [_as_stored(event) for event in prepare_events(stream, events)]
         stored = {
             event.id: StoredPlace(rec.stream, rec.version, rec.position)
             for event in prepared
@@ -106,6 +131,7 @@ class MemoryEventStore:
         """Read one stream forwards or backwards."""
         self._check_open()
         check_stream_name(stream)
+        check_from_version(from_version)
         check_limit(limit)
         records = self._streams.get(stream, [])
         if backwards:
