@@ -37,9 +37,7 @@ def create_store(url: str, **options: Any) -> OpenableStore:
 
         return MemoryEventStore(url, **options)
     if scheme == "sqlite":
-        from riverbed.adapters.sqlite.event_store import (  # type: ignore[import-not-found,unused-ignore]
-            SQLiteEventStore,
-        )
+        from riverbed.adapters.sqlite.event_store import SQLiteEventStore
 
         sqlite_store: OpenableStore = SQLiteEventStore(url, **options)
         return sqlite_store
