@@ -1,5 +1,7 @@
-"""What the SQLite store promises beyond the shared contract: URLs, durability settings, integrity,
-schema versions, group commit, contiguous positions, threads, and subscriptions across processes.
+"""What the SQLite store promises beyond the shared contract.
+
+URLs, durability settings, integrity, schema versions, group commit, contiguous positions, threads, and
+subscriptions across processes.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +126,7 @@ def test_bad_options_are_refused(tmp_path: Path, option: dict[str, float]) -> No
 async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not a database file, it is a text file " * 200)
-    with pytest.raises(StoreCorrupted, match="junk.db"):
+    with pytest.raises(StoreCorrupted, match=r"junk\.db"):
         await SQLiteEventStore(url(path)).open()
 
 
@@ -186,7 +189,8 @@ async def test_concurrent_appends_share_one_commit_and_a_clash_fails_alone(tmp_p
                 store.append("busy", [make_event()], expected_version=ExpectedVersion.NO_STREAM)
             )
             await asyncio.sleep(0.05)
-            assert not first.done() and not any(task.done() for task in rest)
+            assert not first.done()
+            assert not any(task.done() for task in rest)
         finally:
             await asyncio.to_thread(blocker.execute, "ROLLBACK")
             blocker.close()
@@ -222,11 +226,12 @@ async def test_sqlite_connections_are_never_opened_on_the_event_loop_thread(
     opened_on: list[str] = []
     real_connect = sqlite3.connect
 
-    def spy(*args: object, **kwargs: object) -> sqlite3.Connection:
+    def spy(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         opened_on.append(threading.current_thread().name)
-        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+        conn: sqlite3.Connection = real_connect(*args, **kwargs)
+        return conn
 
-    monkeypatch.setattr(sqlite_schema.sqlite3, "connect", spy)
+    monkeypatch.setattr(sqlite3, "connect", spy)
     async with SQLiteEventStore(url(tmp_path / "s.db")) as store:
         await store.append("acc", [make_event()])
         assert [rec async for rec in store.read("acc")]
