@@ -79,7 +79,7 @@ def prepare_events(stream: str, events: Sequence[CloudEvent]) -> list[CloudEvent
             raise ValidationError(f"event id {event.id!r} appears twice in one append to {stream!r}")
         seen.add(event.id)
         if event.subject is None:
-            event = event.with_changes(subject=stream)
+            event = with_subject(event, stream)
         elif event.subject != stream:
             raise InvalidCloudEvent(
                 f"event {event.id!r} has subject {event.subject!r} but is appended to stream {stream!r}; "
@@ -122,6 +122,21 @@ def check_from_version(from_version: object) -> None:
         isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 0
     ):
         raise ValidationError(f"from_version must be None or a version ≥ 0, got {from_version!r}")
+
+
+def with_subject(event: CloudEvent, stream: str) -> CloudEvent:
+    """A copy of a valid event with its subject set to a checked stream name, without validating again."""
+    return CloudEvent.trusted(
+        id=event.id,
+        source=event.source,
+        type=event.type,
+        subject=stream,
+        time=event.time,
+        datacontenttype=event.datacontenttype,
+        dataschema=event.dataschema,
+        data=event.data,
+        extensions=event.extensions,
+    )
 
 
 def check_expected_version(stream: str, expected: Expected, current: int | None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from riverbed.adapters.sqlite.codec import SELECT_COLUMNS, decode_rows, event_row
 from riverbed.adapters.sqlite.readers import Readers
@@ -180,50 +180,65 @@ class SQLiteEventStore:
         limit: int | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Read one stream forwards or backwards, a page at a time."""
-        readers = self._open_readers()
+        self._open_readers()
         check_stream_name(stream)
         check_from_version(from_version)
         check_limit(limit)
-        left = limit
         if backwards:
-            sql = _READ_BACKWARDS
-            cursor = (1 << 62) if from_version is None else from_version
+            sql, first = _READ_BACKWARDS, (1 << 62) if from_version is None else from_version
         else:
-            sql = _READ_FORWARDS
-            cursor = from_version or 0
-        while left is None or left > 0:
-            size = self._page_size if left is None else min(left, self._page_size)
-            page = await readers.run(_stream_page, sql, stream, cursor, size)
-            for rec in page:
-                yield rec
-            if len(page) < size:
-                return
-            if left is not None:
-                left -= len(page)
-            cursor = page[-1].version - 1 if backwards else page[-1].version + 1
-            readers = self._open_readers()
+            sql, first = _READ_FORWARDS, from_version or 0
+
+        async def fetch(last: RecordedEvent | None, size: int) -> list[RecordedEvent]:
+            cursor = first if last is None else (last.version - 1 if backwards else last.version + 1)
+            return await self._open_readers().run(_stream_page, sql, stream, cursor, size)
+
+        async for rec in self._paged(fetch, limit):
+            yield rec
 
     async def read_all(
         self, *, after: After = None, limit: int | None = None
     ) -> AsyncIterator[RecordedEvent]:
         """Everything committed up to now after ``after``, in global order, a page at a time."""
-        readers = self._open_readers()
+        self._open_readers()
         check_limit(limit)
         checkpoint = as_checkpoint(after)
-        position = 0 if checkpoint is None else checkpoint.position
+        start = 0 if checkpoint is None else checkpoint.position
         end: int | None = None
+
+        async def fetch(last: RecordedEvent | None, size: int) -> list[RecordedEvent]:
+            nonlocal end
+            position = start if last is None else last.position
+            page, end = await self._open_readers().run(_read_page, position, end, size)
+            return page
+
+        async for rec in self._paged(fetch, limit):
+            yield rec
+
+    async def _paged(
+        self, fetch: Callable[[RecordedEvent | None, int], Awaitable[list[RecordedEvent]]], limit: int | None
+    ) -> AsyncIterator[RecordedEvent]:
+        """Yield pages from ``fetch(last_record, size)``, fetching the next while this one is consumed."""
         left = limit
-        while left is None or left > 0:
-            size = self._page_size if left is None else min(left, self._page_size)
-            page, end = await readers.run(_read_page, position, end, size)
-            for rec in page:
-                yield rec
-            if len(page) < size:
-                return
+        size = self._page_size if left is None else min(left, self._page_size)
+        page = await fetch(None, size) if size > 0 else []
+        while True:
             if left is not None:
                 left -= len(page)
-            position = page[-1].position
-            readers = self._open_readers()
+            prefetch: asyncio.Future[list[RecordedEvent]] | None = None
+            if page and len(page) == size and (left is None or left > 0):
+                size = self._page_size if left is None else min(left, self._page_size)
+                prefetch = asyncio.ensure_future(fetch(page[-1], size))
+            try:
+                for rec in page:
+                    yield rec
+            except BaseException:  # the caller stopped early (GeneratorExit) or failed
+                if prefetch is not None:
+                    prefetch.cancel()
+                raise
+            if prefetch is None:
+                return
+            page = await prefetch
 
     async def subscribe(self, *, after: After = None) -> AsyncIterator[RecordedEvent]:
         """Catch up after ``after``, then follow new appends live; never ends by itself."""

@@ -8,6 +8,7 @@ the last commits on power loss, so it is only accepted with an explicit, loudly 
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -98,11 +99,34 @@ def connect(path: Path, *, busy_timeout: float, read_only: bool) -> sqlite3.Conn
     return conn
 
 
-def prepare_writer(conn: sqlite3.Connection, path: Path, durability: Durability) -> None:
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """``PRAGMA journal_mode = WAL``, retried while another process holds the lock.
+
+    SQLite does not call its busy handler for this switch, so two processes creating one file at once
+    would otherwise see "database is locked".
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.001
+    while True:
+        try:
+            mode: str = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            return mode
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            if time.monotonic() >= deadline:
+                raise ConfigurationError(
+                    f"another process kept the SQLite store locked for {busy_timeout:g} s while opening it"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def prepare_writer(conn: sqlite3.Connection, path: Path, durability: Durability, busy_timeout: float) -> None:
     """Set and assert WAL and the synchronous level, check integrity, and create or check the schema."""
     where = str(path)
     try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _switch_to_wal(conn, busy_timeout)
         conn.execute(f"PRAGMA synchronous = {durability.level}")
         synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
         check = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]

@@ -30,7 +30,6 @@ from riverbed.ports.event_store_rules import StoredPlace, check_expected_version
 
 _LOOKUP_CHUNK = 500
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-_CURRENT = "SELECT (SELECT max(version) FROM events WHERE stream = ?), (SELECT max(position) FROM events)"
 
 
 @dataclass(slots=True, eq=False)
@@ -99,7 +98,7 @@ class Writer:
             self._loop.call_soon_threadsafe(_settle, self._ready, exc)
             return
         try:
-            prepare_writer(conn, self._path, self._durability)
+            prepare_writer(conn, self._path, self._durability, self._busy_timeout)
         except BaseException as exc:
             conn.close()
             self._loop.call_soon_threadsafe(_settle, self._ready, exc)
@@ -192,12 +191,11 @@ class Writer:
 
     def _append(self, conn: sqlite3.Connection, job: AppendJob) -> AppendResult:
         stream, events = job.stream, job.events
-        stored = self._stored_places(conn, [event.id for event in events])
+        stored, current, last_position = _look_up(conn, stream, [event.id for event in events])
         if stored:
             replay = replayed_append(stream, events, job.expected, stored)
             if replay is not None:
                 return replay
-        current, last_position = conn.execute(_CURRENT, (stream,)).fetchone()
         check_expected_version(stream, job.expected, current)
         first_version = 0 if current is None else current + 1
         first_position = 1 if last_position is None else last_position + 1
@@ -217,19 +215,6 @@ class Writer:
             event_ids=tuple(event.id for event in events),
         )
 
-    @staticmethod
-    def _stored_places(conn: sqlite3.Connection, ids: list[str]) -> dict[str, StoredPlace]:
-        stored: dict[str, StoredPlace] = {}
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(
-                f"SELECT id, stream, version, position FROM events WHERE id IN ({marks})", chunk
-            ).fetchall()
-            for event_id, stream, version, position in rows:
-                stored[event_id] = StoredPlace(stream, version, position)
-        return stored
-
     def _fail(self, conn: sqlite3.Connection, jobs: list[AppendJob], exc: BaseException) -> None:
         self.failure = exc
         try:
@@ -247,6 +232,41 @@ class Writer:
         )
         refusal.__cause__ = self.failure
         return refusal
+
+
+def _look_up(
+    conn: sqlite3.Connection, stream: str, ids: list[str]
+) -> tuple[dict[str, StoredPlace], int | None, int | None]:
+    """Where the append's ids are already stored, the stream's version and the last position.
+
+    One statement for the usual small append (every statement is a round through the Python driver);
+    large appends look their ids up in chunks that stay under SQLite's parameter limit.
+    """
+    stored: dict[str, StoredPlace] = {}
+    head, rest = ids[:_LOOKUP_CHUNK], ids[_LOOKUP_CHUNK:]
+    marks = ",".join("?" * len(head))
+    rows = conn.execute(
+        f"SELECT id, stream, version, position FROM events WHERE id IN ({marks}) "
+        "UNION ALL SELECT NULL, NULL, (SELECT max(version) FROM events WHERE stream = ?), "
+        "(SELECT max(position) FROM events)",
+        (*head, stream),
+    ).fetchall()
+    # The aggregate row is the one without an id (stored ids are never NULL); do not rely on row order.
+    current = last_position = None
+    found = []
+    for row in rows:
+        if row[0] is None:
+            current, last_position = row[2], row[3]
+        else:
+            found.append(row)
+    for start in range(0, len(rest), _LOOKUP_CHUNK):
+        chunk = rest[start : start + _LOOKUP_CHUNK]
+        found += conn.execute(
+            f"SELECT id, stream, version, position FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ).fetchall()
+    for event_id, place_stream, version, position in found:
+        stored[event_id] = StoredPlace(place_stream, version, position)
+    return stored, current, last_position
 
 
 class _RolledBack(Exception):
