@@ -13,6 +13,7 @@ import json
 import sqlite3
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.harness import Report, Row, Timer, rate
@@ -189,7 +190,7 @@ async def run(report: Report) -> None:
         # Interleave the rounds (raw, riverbed, raw, ...) so a noisy neighbour hits both sides alike.
         samples: dict[str, list[float]] = {}
         for _ in range(RUNS):
-            for name, measure in (
+            scenarios: list[tuple[str, Callable[[], Awaitable[float]]]] = [
                 ("raw1", lambda: asyncio.to_thread(raw_appends, fresh(), SINGLE_APPENDS, 1)),
                 ("one", lambda: store_appends(fresh(), 1, SINGLE_APPENDS, 1)),
                 ("many", lambda: store_appends(fresh(), CONCURRENT_TASKS, CONCURRENT_APPENDS, 1)),
@@ -201,7 +202,8 @@ async def run(report: Report) -> None:
                         fresh(), CONCURRENT_TASKS, BATCH_APPENDS // CONCURRENT_TASKS, BATCH
                     ),
                 ),
-            ):
+            ]
+            for name, measure in scenarios:
                 samples.setdefault(name, []).append(await measure())
         raw1, one, many = median(samples["raw1"]), median(samples["one"]), median(samples["many"])
         raw100, hundred, hundred8 = (

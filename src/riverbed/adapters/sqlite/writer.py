@@ -116,11 +116,8 @@ class Writer:
             if item is _STOP:
                 return
             batch = [item]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            while len(batch) < self._max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
                 if item is _STOP:
                     stopping = True
                     break
