@@ -23,6 +23,9 @@ compares the store with a model.
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -35,17 +38,26 @@ from riverbed.testing.contracts.event_store_writes import AppendContract
 __all__ = ["EventStoreContract", "EventStoreContractBase", "make_event", "make_events"]
 
 
+@pytest.mark.asyncio
 class EventStoreContract(AppendContract, ReadContract, LifecycleContract):
-    """The whole event store contract. Subclass it and implement ``open_store`` (and ``durable``)."""
+    """The whole event store contract. Subclass it and implement ``open_store`` (and ``durable``).
 
-    def test_the_store_behaves_like_the_model(self) -> None:
-        """Hypothesis drives random operations; the store must agree with a plain Python model."""
+    Every test is a coroutine marked for pytest-asyncio, so the suite runs whether or not the project sets
+    ``asyncio_mode = "auto"``.
+    """
+
+    async def test_the_store_behaves_like_the_model(self) -> None:
+        """Hypothesis drives random operations; the store must agree with a plain Python model.
+
+        The machine runs its own event loop, so it runs on a worker thread (this test's loop just waits).
+        """
         contract = self
 
         class Machine(EventStoreModelMachine):
             factory = contract
 
-        run_state_machine_as_test(
+        await asyncio.to_thread(
+            run_state_machine_as_test,
             Machine,
             settings=settings(
                 max_examples=self.model_examples,

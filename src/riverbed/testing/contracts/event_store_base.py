@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import pytest_asyncio
 
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.ports.event_store import After, EventStore, RecordedEvent
@@ -125,7 +126,7 @@ class EventStoreContractBase:
         if not self.durable:
             pytest.skip(f"{type(self).__name__} is not durable (durable = False)")
 
-    @pytest.fixture
+    @pytest_asyncio.fixture
     async def store(self) -> AsyncIterator[EventStore]:
         """The adapter's store, opened for the test and closed after it."""
         store = await self.opened()
