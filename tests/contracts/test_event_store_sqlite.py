@@ -9,7 +9,8 @@ from riverbed.testing.contracts import EventStoreContract
 
 class TestSQLiteEventStore(EventStoreContract):
     durable = True
-    model_examples = 20
+    model_examples = 50
+    model_steps = 40
 
     async def open_store(self) -> EventStore:
         return await SQLiteEventStore(f"sqlite:///{self.tmp_path / 'store.db'}").open()
@@ -19,7 +20,7 @@ class TestSQLiteEventStoreSmallPages(EventStoreContract):
     """Tiny pages and one reader thread, so every paging edge of reads and subscriptions is crossed."""
 
     durable = True
-    model_examples = 10
+    model_examples = 25
 
     async def open_store(self) -> EventStore:
         return await SQLiteEventStore(

@@ -86,7 +86,7 @@ class EventStoreContractBase:
     """
 
     durable: ClassVar[bool] = False
-    model_examples: ClassVar[int] = 30
+    model_examples: ClassVar[int] = 50
     model_steps: ClassVar[int] = 30
     tmp_path: Path
 
