@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from riverbed.adapters.sqlite.codec import INSERT_EVENT, EventRow
 from riverbed.adapters.sqlite.schema import Durability, connect, prepare_writer
@@ -95,19 +96,26 @@ class Writer:
         try:
             conn = connect(self._path, busy_timeout=self._busy_timeout, read_only=False)
         except BaseException as exc:
-            self._loop.call_soon_threadsafe(_settle, self._ready, exc)
+            self._notify(_settle, self._ready, exc)
             return
         try:
             prepare_writer(conn, self._path, self._durability, self._busy_timeout)
         except BaseException as exc:
             conn.close()
-            self._loop.call_soon_threadsafe(_settle, self._ready, exc)
+            self._notify(_settle, self._ready, exc)
             return
-        self._loop.call_soon_threadsafe(_settle, self._ready, None)
+        self._notify(_settle, self._ready, None)
         try:
             self._serve(conn)
         finally:
             conn.close()
+
+    def _notify(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback`` on the store's loop; a loop closed without closing the store hears nothing."""
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            pass  # the loop is closed: nobody is waiting for these results any more
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         stopping = False
@@ -124,7 +132,7 @@ class Writer:
                 batch.append(item)
             jobs: list[AppendJob] = batch  # type: ignore[assignment]
             self._commit(conn, jobs)
-            self._loop.call_soon_threadsafe(self._on_batch_done, jobs)
+            self._notify(self._on_batch_done, jobs)
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[AppendJob]) -> None:
         if self.failure is not None:
