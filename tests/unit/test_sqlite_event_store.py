@@ -180,7 +180,10 @@ async def test_concurrent_appends_share_one_commit_and_a_clash_fails_alone(tmp_p
         blocker.execute("BEGIN IMMEDIATE")
         try:
             first = asyncio.ensure_future(store.append("first", [make_event()]))
-            await asyncio.sleep(0.2)  # the writer now waits for the lock with the first append
+            await asyncio.sleep(0)  # the append's task runs and queues it
+            async with asyncio.timeout(30):  # until the writer took it and waits for the lock with it
+                while (await store.stats()).details["queued"]:  # noqa: ASYNC110 - polls another thread's state
+                    await asyncio.sleep(0.01)
             rest = [
                 asyncio.ensure_future(store.append(f"s-{n}", [make_event(n), make_event(n)]))
                 for n in range(6)

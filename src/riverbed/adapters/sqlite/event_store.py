@@ -294,6 +294,7 @@ class SQLiteEventStore:
                 "pages": pages,
                 "commits": writer.commits,
                 "appends_committed": writer.appends,
+                "queued": writer.queued(),
                 "failed": writer.failure is not None,
             },
         )

@@ -81,6 +81,10 @@ class Writer:
         self._thread.start()
         await self._ready
 
+    def queued(self) -> int:
+        """Appends waiting for the writer thread (not yet in a transaction)."""
+        return self._queue.qsize()
+
     def submit(self, job: AppendJob) -> None:
         """Queue an append (called on the event loop; never blocks)."""
         self._queue.put(job)
