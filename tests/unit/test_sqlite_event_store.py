@@ -288,3 +288,15 @@ def test_two_processes_appending_to_one_file_keep_versions_contiguous(tmp_path: 
         versions = [v for (v,) in conn.execute("SELECT version FROM events ORDER BY position")]
         assert versions == list(range(60))
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_opening_twice_at_once_starts_one_writer(tmp_path: Path) -> None:
+    store = SQLiteEventStore(url(tmp_path / "once.db"))
+    await asyncio.gather(store.open(), store.open())
+    try:
+        writers = [t for t in threading.enumerate() if t.name == "riverbed-sqlite-writer:once.db"]
+        assert len(writers) == 1
+        assert (await store.append("acc", [make_event()])).first_version == 0
+    finally:
+        await store.close()
+    assert not any(t.name == "riverbed-sqlite-writer:once.db" for t in threading.enumerate())

@@ -99,13 +99,18 @@ class SQLiteEventStore:
         self._writer: Writer | None = None
         self._readers: Readers | None = None
         self._changed: asyncio.Event | None = None
+        self._lifecycle = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     async def open(self) -> SQLiteEventStore:
         """Create or open the file, assert WAL + synchronous, run ``quick_check``, check the schema."""
-        if self._writer is not None:
-            return self
+        async with self._lifecycle:
+            if self._writer is None:
+                await self._open()
+        return self
+
+    async def _open(self) -> None:
         try:
             await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
@@ -121,7 +126,6 @@ class SQLiteEventStore:
         await writer.start()
         self._writer = writer
         self._readers = Readers(self.path, threads=self._reader_threads, busy_timeout=self._busy_timeout)
-        return self
 
     async def __aenter__(self) -> SQLiteEventStore:
         return await self.open()
@@ -131,13 +135,14 @@ class SQLiteEventStore:
 
     async def close(self) -> None:
         """Finish queued appends, then close every connection; wakes subscribers with StoreClosed."""
-        writer, readers = self._writer, self._readers
-        self._writer = self._readers = None
-        self._wake()
-        if writer is not None:
-            await writer.stop()
-        if readers is not None:
-            await readers.close()
+        async with self._lifecycle:
+            writer, readers = self._writer, self._readers
+            self._writer = self._readers = None
+            self._wake()
+            if writer is not None:
+                await writer.stop()
+            if readers is not None:
+                await readers.close()
 
     # -- writing --------------------------------------------------------------------------------------
 
