@@ -12,6 +12,7 @@ loss durability; the strace audit (test_sqlite_fsync_audit.py) proves the fsync 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -23,6 +24,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from riverbed.adapters.sqlite import SQLiteEventStore
+from riverbed.cloudevents import CloudEvent
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -111,3 +115,13 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) -
         assert now >= stored, f"kill {kill} (seed {seed}): the store shrank from {stored} to {now}"
         stored = now
     assert len(acknowledged) > KILLS
+    asyncio.run(reopen_after_last_kill(url, stored))
+
+
+async def reopen_after_last_kill(url: str, stored: int) -> None:
+    """The store itself opens the killed file (quick_check, schema) and carries on from where it was."""
+    async with SQLiteEventStore(url) as store:
+        records = [rec async for rec in store.read_all()]
+        assert len(records) == stored
+        result = await store.append("after-the-kills", [CloudEvent(source="/kill", type="t.v1")])
+        assert result.first_position == stored + 1
