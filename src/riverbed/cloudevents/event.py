@@ -28,7 +28,7 @@ CONTEXT_ATTRIBUTES = frozenset(
 )
 RESERVED_NAMES = CONTEXT_ATTRIBUTES | {"data", "data_base64"}
 
-_EXTENSION_NAME = re.compile(r"^[a-z0-9]+$")
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _EMPTY: Mapping[str, ExtensionValue] = MappingProxyType({})
@@ -153,16 +153,22 @@ def _require_text(value: object, name: str) -> None:
 def _require_aware(value: object, name: str) -> None:
     if not isinstance(value, datetime):
         raise InvalidCloudEvent(f"{name} must be a datetime, got {type(value).__name__}", attribute=name)
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    if offset is None:
         raise InvalidCloudEvent(
             f"{name} must be timezone-aware (RFC 3339 needs an offset); use datetime.now(timezone.utc)",
+            attribute=name,
+        )
+    if offset.microseconds or offset.seconds % 60:
+        raise InvalidCloudEvent(
+            f"{name} has the UTC offset {offset}; RFC 3339 offsets are whole minutes (+hh:mm)",
             attribute=name,
         )
 
 
 def check_extension_name(name: object) -> str:
     """Return ``name`` if it is a legal extension attribute name, else raise InvalidCloudEvent."""
-    if not isinstance(name, str) or not _EXTENSION_NAME.match(name):
+    if not isinstance(name, str) or not _EXTENSION_NAME.fullmatch(name):
         raise InvalidCloudEvent(
             f"extension attribute name {name!r} must consist of lower-case ASCII letters and digits only",
             attribute=str(name),

@@ -25,6 +25,7 @@ from riverbed.cloudevents.json_format import (
 from riverbed.errors import InvalidCloudEvent
 
 Mode = Literal["binary", "structured"]
+OCTET_STREAM = "application/octet-stream"
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
@@ -49,8 +50,9 @@ def to_http(event: CloudEvent, mode: Mode = "binary") -> tuple[dict[str, str], b
     for name, value in event.extensions.items():
         headers[f"ce-{name}"] = _encode(_extension_text(value))
     content_type = event.datacontenttype
-    if content_type is None and event.data is not None and not isinstance(event.data, bytes):
-        content_type = "application/json"
+    if content_type is None and event.data is not None:
+        # Without a Content-Type a receiver cannot tell JSON from bytes; say what the body is.
+        content_type = OCTET_STREAM if isinstance(event.data, bytes) else "application/json"
     if content_type is not None:
         headers["content-type"] = content_type
     return headers, encode_body(event.data, content_type)

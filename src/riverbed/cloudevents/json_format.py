@@ -65,21 +65,20 @@ def from_dict(obj: object) -> CloudEvent:
     if specversion is None:
         raise InvalidCloudEvent("specversion is required", attribute="specversion")
     for name in ("id", "source", "type"):
-        if name not in obj:
+        if obj.get(name) is None:
             raise InvalidCloudEvent(f"{name} is required", attribute=name)
-    if "data" in obj and "data_base64" in obj:
+    # The JSON format says a null member means the attribute is unset.
+    if obj.get("data") is not None and obj.get("data_base64") is not None:
         raise InvalidCloudEvent("data and data_base64 cannot both be present", attribute="data_base64")
     datacontenttype = obj.get("datacontenttype")
     data: Any = None
-    if "data_base64" in obj:
+    if obj.get("data_base64") is not None:
         data = b64decode(obj["data_base64"], attribute="data_base64")
     elif "data" in obj:
         data = obj["data"]
-        if isinstance(data, str) and datacontenttype is not None and not isinstance(datacontenttype, str):
-            raise InvalidCloudEvent("datacontenttype must be a string", attribute="datacontenttype")
     extensions: dict[str, ExtensionValue] = {}
     for name, value in obj.items():
-        if name in CONTEXT_ATTRIBUTES or name in ("data", "data_base64"):
+        if name in CONTEXT_ATTRIBUTES or name in ("data", "data_base64") or value is None:
             continue
         extensions[name] = _extension_from_json(name, value)
     time_value = obj.get("time")

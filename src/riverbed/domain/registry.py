@@ -16,12 +16,12 @@ from riverbed.errors import DuplicateRegistration, UnknownEventType
 
 E = TypeVar("E", bound=type[Event])
 
-TYPE_NAME = re.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*\.v[1-9][0-9]*$")
+TYPE_NAME = re.compile(r"[a-z0-9]+(?:[.\-_][a-z0-9]+)*\.v[1-9][0-9]*")
 
 
 def check_type_name(name: str) -> str:
     """Return ``name`` if it is a valid versioned type name, else raise ValueError saying the rule."""
-    if not TYPE_NAME.match(name):
+    if not isinstance(name, str) or not TYPE_NAME.fullmatch(name):
         raise ValueError(
             f"event type name {name!r} must be lower-case dotted words ending in a version, "
             "like 'bank.account.opened.v1'"
