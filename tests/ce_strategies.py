@@ -15,7 +15,13 @@ from riverbed.cloudevents import CloudEvent, ExtensionValue
 from riverbed.cloudevents.codec import b64encode, format_time
 from riverbed.cloudevents.event import RESERVED_NAMES
 
-JSON_TYPES = [None, "application/json", "application/json; charset=utf-8", "text/json", "application/vnd.x+json"]
+JSON_TYPES = [
+    None,
+    "application/json",
+    "application/json; charset=utf-8",
+    "text/json",
+    "application/vnd.x+json",
+]
 TEXT_TYPES = ["text/plain", "text/plain; charset=utf-8", "text/csv", "application/xml", "text/html"]
 BINARY_TYPES = ["application/octet-stream", "image/png", "application/x-protobuf"]
 
@@ -25,12 +31,16 @@ offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
 aware_datetimes = st.datetimes(
-    min_value=datetime(1900, 1, 1), max_value=datetime(2999, 12, 31), timezones=st.one_of(st.just(UTC), offsets)
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(2999, 12, 31),
+    timezones=st.one_of(st.just(UTC), offsets),
 )
 
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -47,7 +57,7 @@ dataschemas = st.from_regex(r"\A[a-z][a-z0-9+.\-]{0,8}:[!-~]{0,30}\Z")
 
 @st.composite
 def data_and_type(draw: st.DrawFn, *, non_empty: bool = False) -> tuple[Any, str | None]:
-    """A (data, datacontenttype) pair of one kind; ``non_empty`` for modes where an empty body means no data."""
+    """A (data, datacontenttype) pair of one kind; ``non_empty`` where an empty body means no data."""
     kind = draw(st.sampled_from(["none", "json", "text", "bytes"]))
     if kind == "none":
         return None, draw(st.sampled_from([None, *JSON_TYPES, *TEXT_TYPES, *BINARY_TYPES]))

@@ -20,10 +20,6 @@ from cloudevents.core.bindings.http import (
 from cloudevents.core.v1.event import CloudEvent as SdkEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from riverbed import CloudEvent
-from riverbed.cloudevents import from_http, to_http
-from riverbed.cloudevents.codec import format_time
 from tests.ce_strategies import (
     BINARY_TYPES,
     JSON_TYPES,
@@ -36,6 +32,10 @@ from tests.ce_strategies import (
     json_values,
     texts,
 )
+
+from riverbed import CloudEvent
+from riverbed.cloudevents import from_http, to_http
+from riverbed.cloudevents.codec import format_time
 
 interop_settings = settings(max_examples=100, deadline=None)
 CORE = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema")
@@ -84,10 +84,20 @@ def test_sdk_reads_our_binary_messages(event: CloudEvent) -> None:
 
 def test_sdk_reads_our_percent_encoded_headers() -> None:
     event = CloudEvent(
-        id="e 1", source="urn:ü", type='t"%', subject="konto ø", data={"a": 1}, extensions={"note": "50 % off"}
+        id="e 1",
+        source="urn:ü",
+        type='t"%',
+        subject="konto ø",
+        data={"a": 1},
+        extensions={"note": "50 % off"},
     )
     sdk = from_http_event(HTTPMessage(*to_http(event, mode="binary")))
-    assert (sdk.get_id(), sdk.get_source(), sdk.get_type(), sdk.get_subject()) == ("e 1", "urn:ü", 't"%', "konto ø")
+    assert (sdk.get_id(), sdk.get_source(), sdk.get_type(), sdk.get_subject()) == (
+        "e 1",
+        "urn:ü",
+        't"%',
+        "konto ø",
+    )
     assert sdk.get_extension("note") == "50 % off"
 
 
@@ -106,7 +116,9 @@ def sdk_events(draw: st.DrawFn, *, binary: bool) -> tuple[dict[str, Any], Any]:
     if draw(st.booleans()):
         attributes["subject"] = draw(texts)
     if draw(st.booleans()):
-        attributes["dataschema"] = "https://example.com/schemas/" + draw(st.from_regex(r"\A[a-z0-9/]{0,12}\Z"))
+        attributes["dataschema"] = "https://example.com/schemas/" + draw(
+            st.from_regex(r"\A[a-z0-9/]{0,12}\Z")
+        )
     # The SDK writes header values with str(): booleans would arrive as "True", so binary mode gets none.
     values = st.text(max_size=12) | st.integers(-(2**31), 2**31 - 1) | aware_datetimes
     if not binary:

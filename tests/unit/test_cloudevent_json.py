@@ -22,7 +22,12 @@ def event(**overrides: Any) -> CloudEvent:
 
 
 def wire(**members: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"specversion": "1.0", "id": "e-1", "source": "urn:shop", "type": "shop.order.placed.v1"}
+    base: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "urn:shop",
+        "type": "shop.order.placed.v1",
+    }
     base.update(members)
     return base
 

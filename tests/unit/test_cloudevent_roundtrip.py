@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.ce_strategies import after_binary_http, after_json, cloudevents
 
 from riverbed import CloudEvent
-from riverbed.cloudevents import from_http, from_json, from_json_batch, to_http, to_http_batch, to_json, to_json_batch
-from tests.ce_strategies import after_binary_http, after_json, cloudevents
+from riverbed.cloudevents import (
+    from_http,
+    from_json,
+    from_json_batch,
+    to_http,
+    to_http_batch,
+    to_json,
+    to_json_batch,
+)
 
 settings.register_profile("riverbed-ce", max_examples=150, deadline=None)
 ce_settings = settings.get_profile("riverbed-ce")

@@ -38,8 +38,17 @@ def from_data(cls: type[Any], data: object) -> Any:
     unknown = set(data) - set(hints)
     if unknown:
         raise InvalidMessage(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+    kwargs = {}
+    for name, value in data.items():
+        try:
+            kwargs[name] = _decode(hints[name], value)
+        except InvalidMessage:
+            raise
+        except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            raise InvalidMessage(
+                f"{cls.__name__}.{name}: {value!r} does not fit {_describe(hints[name])} ({exc})"
+            ) from exc
     try:
-        kwargs = {name: _decode(hints[name], value) for name, value in data.items()}
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InvalidMessage):
@@ -81,15 +90,21 @@ def _decode(hint: Any, value: Any) -> Any:
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         return _decode(options[0], value) if len(options) == 1 else value
     if origin in (list, tuple, set, frozenset):
+        if not isinstance(value, list):
+            raise TypeError(f"expected a JSON array, got {type(value).__name__}")
         args = typing.get_args(hint)
         item_hint = args[0] if args else Any
         items = [_decode(item_hint, item) for item in value]
         return origin(items) if origin is not list else items
     if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
         args = typing.get_args(hint)
         return {key: _decode(args[1], item) for key, item in value.items()} if args else value
     if not isinstance(hint, type):
         return value
+    if hint in _PLAIN:
+        return _plain(hint, value)
     if issubclass(hint, enum.Enum):
         return hint(value)
     if hint is datetime:
@@ -101,3 +116,19 @@ def _decode(hint: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(hint):
         return from_data(hint, value)
     return value
+
+
+_PLAIN: tuple[type, ...] = (str, int, float, bool)
+
+
+def _plain(hint: type, value: Any) -> Any:
+    """Check a JSON scalar against a plain annotation; ints are accepted where floats are expected."""
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise TypeError(f"expected {hint.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _describe(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint)
