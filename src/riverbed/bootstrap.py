@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from riverbed.errors import ConfigurationError, InvalidStoreUrl
-from riverbed.ports.event_store import EventStore
+from riverbed.ports.event_store import EventStore, StoreStats
 
 SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
 
@@ -81,3 +81,13 @@ class open_store:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._store.close()
+
+
+async def init_store(url: str, **options: Any) -> StoreStats:
+    """Create (or check) the store at ``url`` so it is ready for use; returns its counts.
+
+    Opening a store creates its files or tables and checks their integrity; ``init`` is that step on its
+    own, for operators and deploy scripts.
+    """
+    async with open_store(url, **options) as store:
+        return await store.stats()
