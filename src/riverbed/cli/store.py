@@ -79,8 +79,8 @@ def append(
         str,
         typer.Option(
             "--expected-version",
-            help="any | no_stream | exists | N, checked for the first event of each stream; "
-            "later events of that stream must follow on.",
+            help="any | no_stream | exists | N, checked for the first event of each stream; later "
+            "events of that stream must follow on (with any, nothing is checked).",
         ),
     ] = "any",
 ) -> None:
@@ -94,7 +94,9 @@ def append(
     async def main() -> None:
         expected = parse_expected(expected_version)
         _check_url(url)
-        events = parse_input(sys.stdin.buffer, default_stream=stream)
+        if sys.stdin.isatty():
+            sys.stderr.write("reading CloudEvents as JSON lines from stdin; end with Ctrl-D\n")
+        events = await asyncio.to_thread(parse_input, sys.stdin.buffer, default_stream=stream)
         if not events:
             return
         async with open_store(url) as store:
