@@ -17,8 +17,7 @@ from riverbed.cloudevents import (
     to_json_batch,
 )
 
-settings.register_profile("riverbed-ce", max_examples=150, deadline=None)
-ce_settings = settings.get_profile("riverbed-ce")
+ce_settings = settings(max_examples=150, deadline=None)
 
 
 @ce_settings
