@@ -332,3 +332,10 @@ def test_help_lists_the_store_commands() -> None:
     assert done.returncode == 0
     for command in ("init", "append", "read", "tail", "stats"):
         assert command in done.stdout
+
+
+def test_version() -> None:
+    import riverbed
+
+    done = run_cli("--version")
+    assert (done.returncode, done.stdout.strip()) == (0, f"riverbed {riverbed.__version__}")

@@ -6,6 +6,8 @@ and the ports. Errors are one line on stderr with a meaningful exit code (see :m
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from riverbed.cli import store
@@ -16,8 +18,29 @@ app = typer.Typer(
     help="riverbed: event-driven, event-sourced microservices.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from riverbed import __version__
+
+        typer.echo(f"riverbed {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def riverbed(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """riverbed: event-driven, event-sourced microservices."""
+
+
 app.add_typer(store.app, name="store")
 app.command(name="demo")(demo)
 

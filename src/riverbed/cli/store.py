@@ -25,6 +25,7 @@ app = typer.Typer(
     help="Create, append to, read, follow and count an event store.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
 
 Url = Annotated[
