@@ -53,7 +53,9 @@ def run(main: Callable[[], Awaitable[None]], *, quiet_interrupt: bool = False) -
     except BrokenPipeError:
         # The reader went away (``riverbed store read | head``): stop quietly.
         _silence_stdout()
-        raise typer.Exit(EXIT_OK if quiet_interrupt else EXIT_REFUSED) from None
+        if quiet_interrupt:
+            raise typer.Exit(EXIT_OK) from None
+        fail("stdout was closed, so the run stopped; what was stored before is kept", EXIT_REFUSED)
     except RiverbedError as exc:
         fail(str(exc), exit_code_for(exc))
     except Exception as exc:
