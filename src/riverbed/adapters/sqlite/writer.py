@@ -14,6 +14,7 @@ refuses every later append until the store is reopened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -116,10 +117,9 @@ class Writer:
 
     def _notify(self, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback`` on the store's loop; a loop closed without closing the store hears nothing."""
-        try:
+        # A closed loop raises RuntimeError: nobody is waiting for these results any more.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:
-            pass  # the loop is closed: nobody is waiting for these results any more
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         stopping = False
@@ -271,7 +271,8 @@ def _look_up(
     for start in range(0, len(rest), _LOOKUP_CHUNK):
         chunk = rest[start : start + _LOOKUP_CHUNK]
         found += conn.execute(
-            f"SELECT id, stream, version, position FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            f"SELECT id, stream, version, position FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
         ).fetchall()
     for event_id, place_stream, version, position in found:
         stored[event_id] = StoredPlace(place_stream, version, position)
