@@ -12,7 +12,8 @@ The tree::
     ├── ValidationError               (also ValueError) bad input that was refused before any effect
     │   ├── InvalidCloudEvent         a CloudEvent attribute breaks a rule of the spec
     │   ├── InvalidMessage            a command or event that does not fit its model
-    │   └── InvalidPosition           a position or checkpoint that does not exist or cannot be parsed
+    │   ├── InvalidPosition           a position or checkpoint that does not exist or cannot be parsed
+    │   └── InvalidTopology           rapids/rivers/ponds declared inconsistently (names, filters, links)
     ├── UnknownEventType              a type name with no registered class (names the type and stream)
     ├── DuplicateRegistration         a type name or class registered twice
     ├── EventStoreError
@@ -22,6 +23,13 @@ The tree::
     │   ├── StoreFailed               an I/O error happened; the store refuses writes until reopened
     │   ├── StoreCorrupted            the integrity check on open failed
     │   └── SchemaVersionMismatch     the store was created by a newer riverbed
+    ├── BusError                      the bus (rapids, rivers, ponds) failed or refused
+    │   ├── TopologyDrift             the broker's topology is incompatible with the declared one
+    │   ├── BusClosed                 the bus was closed (or never opened)
+    │   ├── BusUnavailable            the broker cannot be reached or refused a publish
+    │   ├── UnknownPond               a pond (or its river) that the topology does not declare
+    │   ├── ParkedMessageNotFound     no parked message has that id
+    │   └── DeliveryFailed            a webhook delivery failed for good (after its retries)
     └── ServiceUnavailable            a retryable refusal (subclasses carry retry hints)
 """
 
@@ -61,6 +69,10 @@ class InvalidMessage(ValidationError):
 
 class InvalidPosition(ValidationError):
     """A position or checkpoint cannot be parsed, or points at no stored event."""
+
+
+class InvalidTopology(ValidationError):
+    """Rapids, rivers or ponds declared inconsistently (bad names, unknown river, duplicates)."""
 
 
 class UnknownEventType(RiverbedError):
@@ -129,6 +141,49 @@ class StoreCorrupted(EventStoreError):
 
 class SchemaVersionMismatch(EventStoreError):
     """The store's schema was written by a newer riverbed than this one."""
+
+
+class BusError(RiverbedError):
+    """Base class of bus failures (rapids, rivers, ponds, parking, envelopes)."""
+
+
+class TopologyDrift(BusError):
+    """The broker holds a topology that cannot be reconciled with the declared one; nothing was changed.
+
+    ``drift`` lists each difference as text.
+    """
+
+    def __init__(self, message: str, *, drift: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.drift = drift
+
+
+class BusClosed(BusError):
+    """The bus is closed; open it again to use it."""
+
+
+class BusUnavailable(BusError):
+    """The broker cannot be reached, or it did not accept a publish; retry later."""
+
+
+class UnknownPond(BusError):
+    """A pond or river name that the declared topology does not contain."""
+
+
+class ParkedMessageNotFound(BusError):
+    """No parked message has the given id (it may have been replayed or dropped)."""
+
+
+class DeliveryFailed(BusError):
+    """A delivery to an outside consumer (a webhook) failed for good, after its retries.
+
+    ``status`` is the last HTTP status (``None`` when no response came back).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
 
 
 class ServiceUnavailable(RiverbedError):

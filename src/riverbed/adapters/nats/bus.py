@@ -1,0 +1,541 @@
+"""The NATS JetStream bus (nats-py): the rapids, rivers and ponds of distributed mode.
+
+* The rapids is one stream on ``<prefix>.<source>.<type>`` (see :mod:`.subjects`); each event is
+  published with ``Nats-Msg-Id`` = its CloudEvent id, so the stream drops re-publishes within the
+  rapids' duplicate window, and in the CloudEvents NATS binding (binary mode, ``ce-`` headers).
+* Each river is a stream that *sources* the rapids with subject filters on source and type. Servers
+  before 2.10 accept one filtered source per origin stream, so there a river with several filters sources
+  the whole rapids and the pond applies the filters itself; CloudEvent ``subject`` filters are always
+  applied by the pond (non-matching messages are acknowledged and skipped, never handled).
+* Each pond is a durable pull consumer on its river, with explicit acks and the pond's ack wait. The
+  server's ``max_deliver`` stays unlimited: the pond parks a message itself once it has been delivered
+  ``retry.max_deliveries`` times, by publishing it with the reason to the parked stream and then
+  terminating it, so nothing leaves a pond without a record.
+* Parked messages keep the CloudEvent headers and payload plus ``Riverbed-*`` headers (pond, river,
+  reason, attempts, time). A replay publishes the event into its river addressed to its pond only.
+
+A JetStream acknowledgement is not the durability point (file stores fsync every 2 minutes by default):
+the event store is, and the relay can always publish again from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    StorageType,
+    StreamConfig,
+    StreamSource,
+)
+
+from riverbed.adapters.nats import subjects
+from riverbed.cloudevents.event import CloudEvent
+from riverbed.cloudevents.nats_binding import from_nats, to_nats
+from riverbed.errors import (
+    BusClosed,
+    BusUnavailable,
+    InvalidCloudEvent,
+    ParkedMessageNotFound,
+    TopologyDrift,
+    UnknownPond,
+)
+from riverbed.ports.bus import Delivery, ParkedMessage, PondStats, TopologyReport
+from riverbed.ports.topology import Pond, Rapids, River, Topology
+
+H_REASON = "Riverbed-Parked-Reason"
+H_POND = "Riverbed-Pond"
+H_RIVER = "Riverbed-River"
+H_ATTEMPTS = "Riverbed-Attempts"
+H_PARKED_AT = "Riverbed-Parked-At"
+H_REPLAY_FOR = "Riverbed-Replay-For"
+_RIVERBED_HEADERS = (H_REASON, H_POND, H_RIVER, H_ATTEMPTS, H_PARKED_AT, H_REPLAY_FOR, "Nats-Msg-Id")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NatsDelivery:
+    """A delivery from a JetStream pull consumer."""
+
+    __slots__ = ("_bus", "_msg", "_pond", "attempt", "event")
+
+    def __init__(self, bus: NatsBus, pond: Pond, msg: Msg, event: CloudEvent, attempt: int) -> None:
+        self._bus = bus
+        self._pond = pond
+        self._msg = msg
+        self.event = event
+        self.attempt = attempt
+
+    @property
+    def pond(self) -> str:
+        """The pond this delivery belongs to."""
+        return self._pond.name
+
+    async def ack(self) -> None:
+        """Done (an explicit ack)."""
+        await self._msg.ack()
+
+    async def nack(self, delay: float = 0.0) -> None:
+        """Deliver again after ``delay`` seconds (a NAK with delay); parked at the next fetch if spent."""
+        await self._msg.nak(delay=delay if delay > 0 else None)
+
+    async def park(self, reason: str) -> None:
+        """Publish to the parked stream, then terminate the message."""
+        await self._bus._park(self._pond, self._msg, reason, self.attempt)
+
+    async def keep_alive(self) -> None:
+        """Restart the ack wait (a JetStream "in progress" ack)."""
+        await self._msg.in_progress()
+
+
+class NatsParked:
+    """The parked stream of a :class:`NatsBus`."""
+
+    def __init__(self, bus: NatsBus) -> None:
+        self._bus = bus
+
+    async def list(self, pond: str | None = None, *, limit: int = 100) -> list[ParkedMessage]:
+        """Parked messages, oldest first."""
+        js, rapids = self._bus._require_js(), self._bus.rapids
+        wanted = f"{rapids.subject_prefix}._parked.*.{pond}" if pond else subjects.parked_wildcard(rapids)
+        found: list[ParkedMessage] = []
+        seq = 1
+        while len(found) < limit:
+            try:
+                raw = await js.get_msg(rapids.parked_stream, seq=seq, subject=wanted, next=True)
+            except nats.js.errors.NotFoundError:
+                break
+            assert raw.seq is not None
+            found.append(_parked_from(raw.seq, raw.headers or {}, raw.data or b""))
+            seq = raw.seq + 1
+        return found
+
+    async def get(self, parked_id: str) -> ParkedMessage:
+        """One parked message by id (its sequence in the parked stream)."""
+        js, rapids = self._bus._require_js(), self._bus.rapids
+        seq = _seq_of(parked_id)
+        try:
+            raw = await js.get_msg(rapids.parked_stream, seq=seq)
+        except nats.js.errors.NotFoundError:
+            raise ParkedMessageNotFound(
+                f"no parked message {parked_id!r} in {rapids.parked_stream}; list them with "
+                "`riverbed parked list`"
+            ) from None
+        return _parked_from(seq, raw.headers or {}, raw.data or b"")
+
+    async def replay(self, parked_id: str) -> None:
+        """Publish the event into its river for its pond only, then delete the parked copy."""
+        item = await self.get(parked_id)
+        js, rapids = self._bus._require_js(), self._bus.rapids
+        headers, payload = to_nats(item.event)
+        headers[H_REPLAY_FOR] = item.pond
+        headers["Nats-Msg-Id"] = f"replay:{rapids.parked_stream}:{parked_id}"
+        ack = await js.publish(
+            subjects.replay_subject(rapids, item.river, item.pond), payload, headers=headers
+        )
+        if ack.stream != item.river:
+            raise BusUnavailable(f"replay landed in stream {ack.stream!r}, expected river {item.river!r}")
+        await js.delete_msg(rapids.parked_stream, _seq_of(parked_id))
+
+    async def drop(self, parked_id: str) -> None:
+        """Delete the parked message for good."""
+        await self.get(parked_id)
+        await self._bus._require_js().delete_msg(self._bus.rapids.parked_stream, _seq_of(parked_id))
+
+
+class NatsBus:
+    """Rapids, rivers and ponds on NATS JetStream. ``await bus.open()`` (or ``async with``) first."""
+
+    def __init__(
+        self,
+        url: str = "nats://127.0.0.1:4222",
+        *,
+        rapids: Rapids | None = None,
+        replicas: int = 1,
+        max_ack_pending: int = 10_000,
+        now: Callable[[], datetime] = _utc_now,
+        connect_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.rapids = rapids if rapids is not None else Rapids()
+        self.replicas = replicas
+        self.max_ack_pending = max_ack_pending
+        self._now = now
+        self._connect_options = dict(connect_options or {})
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._topology: Topology | None = None
+        self._subs: dict[str, JetStreamContext.PullSubscription] = {}
+        self._multi_source = False
+        self._parked = NatsParked(self)
+
+    async def open(self) -> NatsBus:
+        """Connect to the server."""
+        if self._nc is None:
+            try:
+                self._nc = await nats.connect(self.url, **self._connect_options)
+            except (OSError, nats.errors.Error) as exc:
+                raise BusUnavailable(f"cannot connect to NATS at {self.url}: {exc}") from exc
+            self._js = self._nc.jetstream()
+            version = self._nc.connected_server_version
+            self._multi_source = (version.major, version.minor) >= (2, 10)
+        return self
+
+    async def __aenter__(self) -> NatsBus:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def parked(self) -> NatsParked:
+        """The parked stream."""
+        return self._parked
+
+    # -- topology ------------------------------------------------------------------------------------
+
+    async def declare(self, topology: Topology) -> TopologyReport:
+        """Create missing streams and consumers, update in-place settings, refuse incompatible drift."""
+        js = self._require_js()
+        rapids = topology.rapids
+        wanted: list[tuple[str, StreamConfig]] = [
+            (
+                f"rapids {rapids.name}",
+                StreamConfig(
+                    name=rapids.name,
+                    subjects=[subjects.rapids_wildcard(rapids)],
+                    storage=StorageType.FILE,
+                    num_replicas=self.replicas,
+                    duplicate_window=rapids.duplicate_window,
+                ),
+            ),
+            (
+                f"parked stream {rapids.parked_stream}",
+                StreamConfig(
+                    name=rapids.parked_stream,
+                    subjects=[subjects.parked_wildcard(rapids)],
+                    storage=StorageType.FILE,
+                    num_replicas=self.replicas,
+                    duplicate_window=rapids.duplicate_window,
+                ),
+            ),
+        ]
+        wanted.extend((f"river {river.name}", self._river_config(rapids, river)) for river in topology.rivers)
+        existing: dict[str, StreamConfig | None] = {}
+        drift: list[str] = []
+        compatible: list[str] = []
+        for label, config in wanted:
+            assert config.name is not None
+            current = await self._stream_config(config.name)
+            existing[config.name] = current
+            if current is not None:
+                incompatible, soft = _stream_drift(label, config, current)
+                drift.extend(incompatible)
+                compatible.extend(soft)
+        consumers: dict[str, ConsumerConfig | None] = {}
+        for pond in topology.ponds:
+            current_consumer = await self._consumer_config(pond.river, pond.name)
+            consumers[pond.name] = current_consumer
+            if current_consumer is not None:
+                incompatible, soft = _consumer_drift(pond, current_consumer)
+                drift.extend(incompatible)
+                compatible.extend(soft)
+            for other in topology.rivers:
+                if other.name != pond.river and await self._consumer_config(other.name, pond.name) is not None:
+                    drift.append(
+                        f"pond {pond.name!r} is declared on river {pond.river!r} but a consumer of that name "
+                        f"exists on river {other.name!r}"
+                    )
+        if drift:
+            raise TopologyDrift(
+                "the JetStream topology is incompatible with the declared one (nothing was changed): "
+                + "; ".join(drift)
+                + ". Remove or rename the conflicting streams/consumers, or fix the declaration",
+                drift=tuple(drift),
+            )
+        created: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        for label, config in wanted:
+            assert config.name is not None
+            if existing[config.name] is None:
+                await self._call(js.add_stream(config), label)
+                created.append(label)
+            elif any(note.startswith(label + ":") for note in compatible):
+                await self._call(js.update_stream(config), label)
+                updated.append(label)
+            else:
+                unchanged.append(label)
+        for pond in topology.ponds:
+            label = f"pond {pond.name}"
+            config = self._consumer(pond)
+            if consumers[pond.name] is None:
+                await self._call(js.add_consumer(pond.river, config), label)
+                created.append(label)
+            elif any(note.startswith(label + ":") for note in compatible):
+                await self._call(js.add_consumer(pond.river, config), label)
+                updated.append(label)
+            else:
+                unchanged.append(label)
+        self.rapids = rapids
+        self._topology = topology
+        self._subs.clear()
+        return TopologyReport(
+            created=tuple(created), updated=tuple(updated), unchanged=tuple(unchanged), drift=tuple(compatible)
+        )
+
+    def _river_config(self, rapids: Rapids, river: River) -> StreamConfig:
+        filters = subjects.river_filters(rapids, river)
+        if len(filters) > 1 and not self._multi_source:
+            filters = [subjects.rapids_wildcard(rapids)]
+        return StreamConfig(
+            name=river.name,
+            subjects=[subjects.replay_wildcard(rapids, river.name)],
+            sources=[StreamSource(name=rapids.name, filter_subject=f) for f in filters],
+            storage=StorageType.FILE,
+            num_replicas=self.replicas,
+            duplicate_window=rapids.duplicate_window,
+        )
+
+    def _consumer(self, pond: Pond) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=pond.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=pond.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=self.max_ack_pending,
+        )
+
+    async def _stream_config(self, name: str) -> StreamConfig | None:
+        try:
+            return (await self._require_js().stream_info(name)).config
+        except nats.js.errors.NotFoundError:
+            return None
+
+    async def _consumer_config(self, stream: str, name: str) -> ConsumerConfig | None:
+        try:
+            return (await self._require_js().consumer_info(stream, name)).config
+        except nats.js.errors.NotFoundError:
+            return None
+
+    # -- publishing and consuming --------------------------------------------------------------------
+
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        """Publish to the rapids with every event in flight at once; returns when all are acknowledged."""
+        js = self._require_js()
+        rapids = self.rapids
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for event in events:
+                headers, payload = to_nats(event)
+                headers["Nats-Msg-Id"] = event.id
+                subject = subjects.rapids_subject(rapids, event.source, event.type)
+                futures.append(await js.publish_async(subject, payload, headers=headers))
+            acks = await asyncio.gather(*futures)
+        except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+            for future in futures:
+                future.cancel()
+            raise BusUnavailable(
+                f"publishing {len(events)} events to {rapids.name} failed: {exc!r}; publish them again"
+            ) from exc
+        for ack in acks:
+            if ack.stream != rapids.name:
+                raise BusUnavailable(
+                    f"an event landed in stream {ack.stream!r}, not the rapids {rapids.name!r}: another "
+                    f"stream claims subjects under {rapids.subject_prefix!r}"
+                )
+
+    async def fetch(self, pond: str, *, max_messages: int = 100, timeout: float = 1.0) -> list[Delivery]:
+        """Pull up to ``max_messages``; parks spent messages and skips ones the river's filters reject."""
+        topology = self._require_topology()
+        spec = self._pond(topology, pond)
+        river = topology.river(spec.river)
+        sub = await self._subscription(spec)
+        try:
+            msgs = await sub.fetch(max_messages, timeout=max(timeout, 0.001))
+        except nats.errors.TimeoutError:
+            return []
+        except nats.errors.Error as exc:
+            raise BusUnavailable(f"fetching from pond {pond!r} failed: {exc!r}") from exc
+        deliveries: list[Delivery] = []
+        for msg in msgs:
+            headers = msg.headers or {}
+            replay_for = headers.get(H_REPLAY_FOR)
+            if replay_for is not None and replay_for != pond:
+                await msg.ack()
+                continue
+            attempt = msg.metadata.num_delivered
+            try:
+                event = from_nats(headers, msg.data)
+            except InvalidCloudEvent as exc:
+                await self._park(spec, msg, f"not a CloudEvent: {exc}", attempt)
+                continue
+            if not river.matches(event):
+                await msg.ack()
+                continue
+            if attempt > spec.retry.max_deliveries:
+                await self._park(
+                    spec,
+                    msg,
+                    f"delivered {attempt - 1} times without being acknowledged "
+                    f"(ack_wait={spec.ack_wait}s, max_deliveries={spec.retry.max_deliveries})",
+                    attempt - 1,
+                )
+                continue
+            deliveries.append(NatsDelivery(self, spec, msg, event, attempt))
+        return deliveries
+
+    async def stats(self, pond: str) -> PondStats:
+        """Pending and ack-pending counts of the consumer, and the pond's parked count."""
+        topology = self._require_topology()
+        spec = self._pond(topology, pond)
+        js = self._require_js()
+        info = await js.consumer_info(spec.river, pond)
+        parked_subject = subjects.parked_subject(self.rapids, spec.river, pond)
+        parked_info = await js.stream_info(self.rapids.parked_stream, subjects_filter=parked_subject)
+        parked = (parked_info.state.subjects or {}).get(parked_subject, 0)
+        return PondStats(
+            pond=pond, waiting=info.num_pending or 0, in_flight=info.num_ack_pending or 0, parked=parked
+        )
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        nc, self._nc, self._js = self._nc, None, None
+        self._subs.clear()
+        if nc is not None and not nc.is_closed:
+            try:
+                await nc.drain()
+            except (nats.errors.Error, OSError, asyncio.TimeoutError):
+                await nc.close()
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    async def _park(self, pond: Pond, msg: Msg, reason: str, attempts: int) -> None:
+        js = self._require_js()
+        headers = {k: v for k, v in (msg.headers or {}).items() if k not in _RIVERBED_HEADERS}
+        headers[H_REASON] = quote(reason, safe=" :/,.()=-_'")
+        headers[H_POND] = pond.name
+        headers[H_RIVER] = pond.river
+        headers[H_ATTEMPTS] = str(attempts)
+        headers[H_PARKED_AT] = self._now().isoformat()
+        headers["Nats-Msg-Id"] = f"parked:{pond.name}:{msg.metadata.sequence.stream}"
+        subject = subjects.parked_subject(self.rapids, pond.river, pond.name)
+        try:
+            await js.publish(subject, msg.data, headers=headers)
+        except nats.errors.Error as exc:
+            raise BusUnavailable(f"parking a message of pond {pond.name!r} failed: {exc!r}") from exc
+        await msg.term()
+
+    async def _subscription(self, pond: Pond) -> JetStreamContext.PullSubscription:
+        sub = self._subs.get(pond.name)
+        if sub is None:
+            sub = await self._require_js().pull_subscribe_bind(durable=pond.name, stream=pond.river)
+            self._subs[pond.name] = sub
+        return sub
+
+    @staticmethod
+    def _pond(topology: Topology, pond: str) -> Pond:
+        for spec in topology.ponds:
+            if spec.name == pond:
+                return spec
+        raise UnknownPond(f"no pond {pond!r} in the declared topology; add it and declare again")
+
+    def _require_topology(self) -> Topology:
+        if self._topology is None:
+            raise UnknownPond("the bus has no topology yet; call bus.declare(topology) first")
+        return self._topology
+
+    def _require_js(self) -> JetStreamContext:
+        if self._js is None:
+            raise BusClosed(f"the NATS bus at {self.url} is not open; call await bus.open()")
+        return self._js
+
+    @staticmethod
+    async def _call(awaitable: Any, label: str) -> Any:
+        try:
+            return await awaitable
+        except nats.js.errors.APIError as exc:
+            raise TopologyDrift(f"JetStream refused to set up {label}: {exc}", drift=(str(exc),)) from exc
+
+
+def _stream_drift(label: str, want: StreamConfig, have: StreamConfig) -> tuple[list[str], list[str]]:
+    """(incompatible, compatible) differences between a declared and an existing stream."""
+    incompatible: list[str] = []
+    compatible: list[str] = []
+    if sorted(want.subjects or []) != sorted(have.subjects or []):
+        incompatible.append(f"{label}: subjects are {have.subjects}, declared {want.subjects}")
+    if have.storage is not None and want.storage != have.storage:
+        incompatible.append(f"{label}: storage is {have.storage}, declared {want.storage}")
+    want_sources = sorted((s.name, s.filter_subject or "") for s in want.sources or [])
+    have_sources = sorted((s.name, s.filter_subject or "") for s in have.sources or [])
+    if want_sources != have_sources:
+        compatible.append(f"{label}: sources are {have_sources}, declared {want_sources} (updated)")
+    if abs((have.duplicate_window or 0) - (want.duplicate_window or 0)) > 1e-3:
+        compatible.append(
+            f"{label}: duplicate_window is {have.duplicate_window}s, declared {want.duplicate_window}s (updated)"
+        )
+    return incompatible, compatible
+
+
+def _consumer_drift(pond: Pond, have: ConsumerConfig) -> tuple[list[str], list[str]]:
+    label = f"pond {pond.name}"
+    incompatible: list[str] = []
+    compatible: list[str] = []
+    if have.deliver_subject:
+        incompatible.append(f"{label}: consumer is a push consumer (deliver to {have.deliver_subject!r})")
+    if have.ack_policy not in (None, AckPolicy.EXPLICIT):
+        incompatible.append(f"{label}: ack policy is {have.ack_policy}, riverbed needs explicit acks")
+    if have.filter_subject:
+        incompatible.append(f"{label}: consumer filters {have.filter_subject!r}; riverbed ponds take the river")
+    if have.ack_wait is not None and abs(have.ack_wait - pond.ack_wait) > 1e-3:
+        compatible.append(f"{label}: ack_wait is {have.ack_wait}s, declared {pond.ack_wait}s (updated)")
+    return incompatible, compatible
+
+
+def _seq_of(parked_id: str) -> int:
+    try:
+        seq = int(parked_id)
+    except ValueError:
+        raise ParkedMessageNotFound(f"parked ids are stream sequence numbers, got {parked_id!r}") from None
+    if seq < 1:
+        raise ParkedMessageNotFound(f"parked ids start at 1, got {parked_id!r}")
+    return seq
+
+
+def _parked_from(seq: int, headers: dict[str, str], payload: bytes) -> ParkedMessage:
+    ce_headers = {k: v for k, v in headers.items() if k not in _RIVERBED_HEADERS}
+    try:
+        event = from_nats(ce_headers, payload)
+    except InvalidCloudEvent as exc:
+        event = CloudEvent(
+            source="riverbed:parked",
+            type="riverbed.undecodable.v1",
+            datacontenttype="application/octet-stream",
+            data=payload,
+            extensions={"reason": str(exc)[:200]},
+        )
+    parked_at = headers.get(H_PARKED_AT)
+    return ParkedMessage(
+        id=str(seq),
+        pond=headers.get(H_POND, ""),
+        river=headers.get(H_RIVER, ""),
+        event=event,
+        reason=unquote(headers.get(H_REASON, "")),
+        attempts=int(headers.get(H_ATTEMPTS, "0")),
+        parked_at=datetime.fromisoformat(parked_at) if parked_at else datetime.fromtimestamp(0, UTC),
+    )
