@@ -139,8 +139,8 @@ class Bus(Protocol):
         """Publish events to the rapids, pipelined; returns when the broker accepted all of them."""
         ...
 
-    async def fetch(self, pond: str, *, max_messages: int = 100, timeout: float = 1.0) -> list[Delivery]:
-        """Up to ``max_messages`` deliveries for ``pond``, waiting up to ``timeout`` seconds for the first."""
+    async def fetch(self, pond: str, *, max_messages: int = 100, max_wait: float = 1.0) -> list[Delivery]:
+        """Up to ``max_messages`` deliveries for ``pond``; waits up to ``max_wait`` seconds for the first."""
         ...
 
     async def stats(self, pond: str) -> PondStats:

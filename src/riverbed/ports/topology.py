@@ -49,13 +49,14 @@ class RetryPolicy:
         if self.initial_delay < 0 or self.max_delay < 0 or self.multiplier < 1:
             raise InvalidTopology(
                 "retry delays must be >= 0 and the multiplier >= 1, got "
-                f"initial_delay={self.initial_delay}, max_delay={self.max_delay}, multiplier={self.multiplier}"
+                f"initial_delay={self.initial_delay}, max_delay={self.max_delay}, "
+                f"multiplier={self.multiplier}"
             )
         if not 0 <= self.jitter <= 1:
             raise InvalidTopology(f"jitter is a fraction between 0 and 1, got {self.jitter}")
 
     def delay(self, failed_deliveries: int, random: Callable[[], float]) -> float:
-        """Seconds to wait after ``failed_deliveries`` failures; ``random`` returns a float in [0, 1)."""
+        """Seconds to wait after ``failed_deliveries`` failures (``random()`` is in [0, 1))."""
         exponent = max(0, failed_deliveries - 1)
         base = min(self.max_delay, self.initial_delay * self.multiplier**exponent)
         spread = base * self.jitter * (2 * random() - 1)
@@ -107,7 +108,7 @@ class River:
     def __post_init__(self) -> None:
         _check_name("river", self.name)
         for kind, values in (("types", self.types), ("sources", self.sources), ("subjects", self.subjects)):
-            if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
+            if not isinstance(values, tuple) or not all(isinstance(v, str) and v for v in values):
                 raise InvalidTopology(
                     f"river {self.name!r}: {kind} must be a tuple of non-empty strings, got {values!r}"
                 )

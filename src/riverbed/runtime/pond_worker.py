@@ -97,7 +97,7 @@ class PondWorker:
     async def _fetch_once(self) -> int:
         await self._room.wait()
         room = min(self.batch_size, self.max_outstanding - self._outstanding)
-        deliveries = await self.bus.fetch(self.pond.name, max_messages=room, timeout=self.fetch_timeout)
+        deliveries = await self.bus.fetch(self.pond.name, max_messages=room, max_wait=self.fetch_timeout)
         for delivery in deliveries:
             self._dispatch(delivery)
         return len(deliveries)

@@ -13,6 +13,7 @@ records). Nothing survives the process: it is for one-process systems and tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -79,7 +80,11 @@ class MemoryDelivery:
 
     async def keep_alive(self) -> None:
         """Restart the ack wait, if this delivery still owns the message."""
-        if not self._settled and self._message.deliveries == self.attempt and self._message.deadline is not None:
+        if (
+            not self._settled
+            and self._message.deliveries == self.attempt
+            and self._message.deadline is not None
+        ):
             self._message.deadline = self._bus._clock() + self._bus._ponds[self._pond].pond.ack_wait
 
     def _claim(self) -> bool:
@@ -186,7 +191,8 @@ class MemoryBus:
                 )
         if drift:
             raise TopologyDrift(
-                "the running bus is incompatible with the declared topology: " + "; ".join(drift)
+                "the running bus is incompatible with the declared topology: "
+                + "; ".join(drift)
                 + ". Drain and remove the old ponds (or use new names), then start again",
                 drift=tuple(drift),
             )
@@ -246,12 +252,12 @@ class MemoryBus:
                     state.messages[self._seq] = _Message(self._seq, event)
         self._wake()
 
-    async def fetch(self, pond: str, *, max_messages: int = 100, timeout: float = 1.0) -> list[Delivery]:
-        """Deliveries that are due, waiting up to ``timeout`` seconds for the first one."""
+    async def fetch(self, pond: str, *, max_messages: int = 100, max_wait: float = 1.0) -> list[Delivery]:
+        """Deliveries that are due, waiting up to ``max_wait`` seconds for the first one."""
         self._check_open()
         state = self._state(pond)
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + max(0.0, timeout)
+        give_up = loop.time() + max(0.0, max_wait)
         while True:
             found, next_due = self._collect(state, max_messages)
             if found:
@@ -261,10 +267,8 @@ class MemoryBus:
                 return []
             wait = remaining if next_due is None else min(remaining, max(0.001, next_due - self._clock()))
             changed = self._changed_event()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), wait)
-            except TimeoutError:
-                pass
             self._check_open()
 
     async def stats(self, pond: str) -> PondStats:

@@ -21,6 +21,7 @@ the event store is, and the relay can always publish again from its checkpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
+    ConsumerInfo,
     DeliverPolicy,
     StorageType,
     StreamConfig,
@@ -255,7 +257,10 @@ class NatsBus:
                 drift.extend(incompatible)
                 compatible.extend(soft)
             for other in topology.rivers:
-                if other.name != pond.river and await self._consumer_config(other.name, pond.name) is not None:
+                if (
+                    other.name != pond.river
+                    and await self._consumer_config(other.name, pond.name) is not None
+                ):
                     drift.append(
                         f"pond {pond.name!r} is declared on river {pond.river!r} but a consumer of that name "
                         f"exists on river {other.name!r}"
@@ -282,12 +287,12 @@ class NatsBus:
                 unchanged.append(label)
         for pond in topology.ponds:
             label = f"pond {pond.name}"
-            config = self._consumer(pond)
+            consumer = self._consumer(pond)
             if consumers[pond.name] is None:
-                await self._call(js.add_consumer(pond.river, config), label)
+                await self._call(js.add_consumer(pond.river, consumer), label)
                 created.append(label)
             elif any(note.startswith(label + ":") for note in compatible):
-                await self._call(js.add_consumer(pond.river, config), label)
+                await self._call(js.add_consumer(pond.river, consumer), label)
                 updated.append(label)
             else:
                 unchanged.append(label)
@@ -295,7 +300,10 @@ class NatsBus:
         self._topology = topology
         self._subs.clear()
         return TopologyReport(
-            created=tuple(created), updated=tuple(updated), unchanged=tuple(unchanged), drift=tuple(compatible)
+            created=tuple(created),
+            updated=tuple(updated),
+            unchanged=tuple(unchanged),
+            drift=tuple(compatible),
         )
 
     def _river_config(self, rapids: Rapids, river: River) -> StreamConfig:
@@ -329,9 +337,10 @@ class NatsBus:
 
     async def _consumer_config(self, stream: str, name: str) -> ConsumerConfig | None:
         try:
-            return (await self._require_js().consumer_info(stream, name)).config
+            info: ConsumerInfo = await self._require_js().consumer_info(stream, name)
         except nats.js.errors.NotFoundError:
             return None
+        return info.config
 
     # -- publishing and consuming --------------------------------------------------------------------
 
@@ -347,7 +356,7 @@ class NatsBus:
                 subject = subjects.rapids_subject(rapids, event.source, event.type)
                 futures.append(await js.publish_async(subject, payload, headers=headers))
             acks = await asyncio.gather(*futures)
-        except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
             for future in futures:
                 future.cancel()
             raise BusUnavailable(
@@ -360,15 +369,15 @@ class NatsBus:
                     f"stream claims subjects under {rapids.subject_prefix!r}"
                 )
 
-    async def fetch(self, pond: str, *, max_messages: int = 100, timeout: float = 1.0) -> list[Delivery]:
+    async def fetch(self, pond: str, *, max_messages: int = 100, max_wait: float = 1.0) -> list[Delivery]:
         """Pull up to ``max_messages``; parks spent messages and skips ones the river's filters reject."""
         topology = self._require_topology()
         spec = self._pond(topology, pond)
         river = topology.river(spec.river)
         sub = await self._subscription(spec)
         try:
-            msgs = await sub.fetch(max_messages, timeout=max(timeout, 0.001))
-        except nats.errors.TimeoutError:
+            msgs = await sub.fetch(max_messages, timeout=max(max_wait, 0.001))
+        except (nats.errors.TimeoutError, TimeoutError):
             return []
         except nats.errors.Error as exc:
             raise BusUnavailable(f"fetching from pond {pond!r} failed: {exc!r}") from exc
@@ -414,14 +423,16 @@ class NatsBus:
         )
 
     async def close(self) -> None:
-        """Drain and close the connection."""
+        """Flush outstanding publishes and acks, then close the connection."""
         nc, self._nc, self._js = self._nc, None, None
-        self._subs.clear()
+        subs, self._subs = list(self._subs.values()), {}
         if nc is not None and not nc.is_closed:
-            try:
-                await nc.drain()
-            except (nats.errors.Error, OSError, asyncio.TimeoutError):
-                await nc.close()
+            for sub in subs:
+                with contextlib.suppress(nats.errors.Error):
+                    await sub.unsubscribe()
+            with contextlib.suppress(nats.errors.Error, OSError, asyncio.TimeoutError):
+                await nc.flush(timeout=5)
+            await nc.close()
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -487,7 +498,8 @@ def _stream_drift(label: str, want: StreamConfig, have: StreamConfig) -> tuple[l
         compatible.append(f"{label}: sources are {have_sources}, declared {want_sources} (updated)")
     if abs((have.duplicate_window or 0) - (want.duplicate_window or 0)) > 1e-3:
         compatible.append(
-            f"{label}: duplicate_window is {have.duplicate_window}s, declared {want.duplicate_window}s (updated)"
+            f"{label}: duplicate_window is {have.duplicate_window}s, "
+            f"declared {want.duplicate_window}s (updated)"
         )
     return incompatible, compatible
 
@@ -501,7 +513,9 @@ def _consumer_drift(pond: Pond, have: ConsumerConfig) -> tuple[list[str], list[s
     if have.ack_policy not in (None, AckPolicy.EXPLICIT):
         incompatible.append(f"{label}: ack policy is {have.ack_policy}, riverbed needs explicit acks")
     if have.filter_subject:
-        incompatible.append(f"{label}: consumer filters {have.filter_subject!r}; riverbed ponds take the river")
+        incompatible.append(
+            f"{label}: consumer filters {have.filter_subject!r}; riverbed ponds take the river"
+        )
     if have.ack_wait is not None and abs(have.ack_wait - pond.ack_wait) > 1e-3:
         compatible.append(f"{label}: ack_wait is {have.ack_wait}s, declared {pond.ack_wait}s (updated)")
     return incompatible, compatible

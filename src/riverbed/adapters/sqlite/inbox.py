@@ -96,7 +96,8 @@ class SQLiteInbox:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 inserted = conn.execute(
-                    "INSERT OR IGNORE INTO riverbed_inbox (consumer, source, id, handled_at) VALUES (?,?,?,?)",
+                    "INSERT OR IGNORE INTO riverbed_inbox (consumer, source, id, handled_at) "
+                    "VALUES (?,?,?,?)",
                     (consumer, source, event_id, stamp),
                 ).rowcount
                 if inserted == 0:
@@ -131,7 +132,9 @@ class SQLiteInbox:
         consumer = self.consumer
         return await self._db.run(
             lambda conn: int(
-                conn.execute("SELECT count(*) FROM riverbed_inbox WHERE consumer=?", (consumer,)).fetchone()[0]
+                conn.execute("SELECT count(*) FROM riverbed_inbox WHERE consumer=?", (consumer,)).fetchone()[
+                    0
+                ]
             )
         )
 

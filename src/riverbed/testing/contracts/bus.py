@@ -37,7 +37,9 @@ def make_event(n: int, *, subject: str = "acct-1", type_: str = "bank.account.de
     )
 
 
-def simple_topology(names: str, *, ack_wait: float = 30.0, retry: RetryPolicy = FAST_RETRY, **pond: object) -> Topology:
+def simple_topology(
+    names: str, *, ack_wait: float = 30.0, retry: RetryPolicy = FAST_RETRY, **pond: object
+) -> Topology:
     """One rapids, one river with everything, one pond ``<names>_p``."""
     return Topology(
         rapids=Rapids(name=f"{names}_R", subject_prefix=f"{names}.rapids", duplicate_window=60.0),
@@ -46,13 +48,13 @@ def simple_topology(names: str, *, ack_wait: float = 30.0, retry: RetryPolicy = 
     )
 
 
-async def fetch_all(bus: Bus, pond: str, *, want: int, timeout: float = 5.0) -> list[Delivery]:
-    """Fetch until ``want`` deliveries arrived or ``timeout`` passed (the broker may batch them)."""
+async def fetch_all(bus: Bus, pond: str, *, want: int, patience: float = 5.0) -> list[Delivery]:
+    """Fetch until ``want`` deliveries arrived or ``patience`` seconds passed (the broker may batch them)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + patience
     got: list[Delivery] = []
     while len(got) < want and loop.time() < deadline:
-        got.extend(await bus.fetch(pond, max_messages=want - len(got), timeout=0.5))
+        got.extend(await bus.fetch(pond, max_messages=want - len(got), max_wait=0.5))
     return got
 
 
@@ -75,7 +77,7 @@ class BusContract:
         assert got[0].event == events[0]
         assert all(d.attempt == 1 for d in got)
         await ack_all(got)
-        assert await bus.fetch(f"{names}_p", max_messages=10, timeout=0.3) == []
+        assert await bus.fetch(f"{names}_p", max_messages=10, max_wait=0.3) == []
         stats = await bus.stats(f"{names}_p")
         assert stats.settled
         assert stats.parked == 0
@@ -85,7 +87,7 @@ class BusContract:
         event = make_event(1)
         await bus.publish([event])
         await bus.publish([event, make_event(2)])
-        got = await fetch_all(bus, f"{names}_p", want=3, timeout=2.0)
+        got = await fetch_all(bus, f"{names}_p", want=3, patience=2.0)
         assert [d.event.id for d in got] == [event.id, make_event(2).id]
         await ack_all(got)
 
@@ -119,7 +121,7 @@ class BusContract:
         for batch in (by_type, by_subject, by_source):
             await ack_all(batch)
         for pond in (f"{names}_pt", f"{names}_ps", f"{names}_po"):
-            assert await bus.fetch(pond, timeout=0.3) == []
+            assert await bus.fetch(pond, max_wait=0.3) == []
 
     async def test_every_pond_of_a_river_gets_every_event(self, bus: Bus, names: str) -> None:
         base = simple_topology(names)
@@ -146,14 +148,14 @@ class BusContract:
         assert second.event.id == first.event.id
         assert second.attempt == 2
         await second.ack()
-        assert await bus.fetch(f"{names}_p", timeout=0.3) == []
+        assert await bus.fetch(f"{names}_p", max_wait=0.3) == []
 
     async def test_unacknowledged_delivery_comes_back_after_ack_wait(self, bus: Bus, names: str) -> None:
         await reconcile(bus, simple_topology(names, ack_wait=1.0))
         await bus.publish([make_event(1)])
         (first,) = await fetch_all(bus, f"{names}_p", want=1)
         # neither acked nor nacked: the consumer "crashed"
-        (again,) = await fetch_all(bus, f"{names}_p", want=1, timeout=6.0)
+        (again,) = await fetch_all(bus, f"{names}_p", want=1, patience=6.0)
         assert again.event.id == first.event.id
         assert again.attempt == 2
         await again.ack()
@@ -167,7 +169,7 @@ class BusContract:
             (delivery,) = await fetch_all(bus, f"{names}_p", want=1)
             assert delivery.attempt == attempt
             await delivery.nack(0.0)
-        assert await fetch_all(bus, f"{names}_p", want=1, timeout=1.0) == []
+        assert await fetch_all(bus, f"{names}_p", want=1, patience=1.0) == []
         parked = await bus.parked.list(f"{names}_p")
         assert len(parked) == 1
         assert parked[0].event == event
@@ -202,7 +204,7 @@ class BusContract:
         assert replayed.event == poison
         await replayed.ack()
         # the replay went to its own pond only
-        assert await bus.fetch(f"{names}_q", timeout=0.5) == []
+        assert await bus.fetch(f"{names}_q", max_wait=0.5) == []
 
         await bus.parked.drop(listed[1].id)
         assert await bus.parked.list(f"{names}_p") == []
@@ -273,4 +275,4 @@ class BusContract:
     async def test_an_undeclared_pond_is_refused(self, bus: Bus, names: str) -> None:
         await reconcile(bus, simple_topology(names))
         with pytest.raises(UnknownPond, match="nope"):
-            await bus.fetch("nope", timeout=0.1)
+            await bus.fetch("nope", max_wait=0.1)
