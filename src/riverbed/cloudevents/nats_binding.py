@@ -19,15 +19,23 @@ def to_nats(event: CloudEvent, mode: Mode = "binary") -> tuple[dict[str, str], b
     """Encode ``event`` as NATS headers and payload; :func:`from_nats` gives back an equal event.
 
     An event without ``datacontenttype`` keeps it unset (JSON data travels without a ``content-type``,
-    which the binding reads as JSON); binary data without a content type goes in structured mode, the one
-    form that can say "bytes of no declared type".
+    which the binding reads as JSON). Binary mode cannot carry everything exactly (header values are
+    strings, so an Integer or Boolean extension would come back as a String, and bytes of no declared
+    type would be read as JSON): such events go in structured mode instead, which keeps them exact.
     """
-    if mode == "binary" and event.datacontenttype is None and isinstance(event.data, bytes):
+    if mode == "binary" and not binary_is_exact(event):
         mode = "structured"
     headers, payload = to_http(event, mode)
     if mode == "binary" and event.datacontenttype is None:
         headers.pop("content-type", None)
     return headers, payload
+
+
+def binary_is_exact(event: CloudEvent) -> bool:
+    """Whether binary mode gives back an equal event (string extensions; bytes only with a content type)."""
+    if event.datacontenttype is None and isinstance(event.data, bytes):
+        return False
+    return all(isinstance(value, str) for value in event.extensions.values())
 
 
 def from_nats(headers: Mapping[str, str] | None, payload: bytes) -> CloudEvent:
