@@ -1,6 +1,7 @@
 """The composition root: the only place that picks concrete adapters.
 
-``open_store(url)`` chooses the event store adapter by URL scheme. Optional drivers are imported only when
+``open_store(url)`` chooses the event store adapter by URL scheme, and ``open_bus(url)`` the bus
+adapter. Optional drivers are imported only when
 their scheme is asked for, so ``memory://`` and ``sqlite://`` need nothing beyond the standard library.
 """
 
@@ -12,7 +13,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from riverbed.errors import ConfigurationError, InvalidStoreUrl
+from riverbed.ports.bus import Bus
 from riverbed.ports.event_store import EventStore, StoreStats
+from riverbed.ports.topology import Rapids
 
 SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
 
@@ -91,3 +94,32 @@ async def init_store(url: str, **options: Any) -> StoreStats:
     """
     async with open_store(url, **options) as store:
         return await store.stats()
+
+
+BUS_SCHEMES = ("memory", "nats")
+
+
+async def open_bus(url: str, *, rapids: Rapids | None = None) -> Bus:
+    """Open the bus adapter for ``url``: ``memory://`` (in-process) or ``nats://host:port`` (JetStream).
+
+    ``rapids`` names the rapids (and so its parked stream) before a topology is declared, which is what
+    tools that only inspect parked messages need. Close the bus with ``await bus.close()``.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigurationError(f"{url!r} is not a bus URL; use memory:// or nats://127.0.0.1:4222")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from riverbed.adapters.memory.bus import MemoryBus
+
+        return MemoryBus()
+    if scheme in ("nats", "tls"):
+        try:
+            from riverbed.adapters.nats.bus import NatsBus
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"the NATS bus needs its driver: pip install 'riverbed[nats]' ({exc})"
+            ) from exc
+        return await NatsBus(url, rapids=rapids).open()
+    raise ConfigurationError(
+        f"unknown bus URL scheme {scheme!r} in {url!r}; use memory:// or nats://host:port"
+    )

@@ -38,7 +38,11 @@ def test_binary_mode_is_used_when_it_is_exact() -> None:
     event = CloudEvent(id="x", source="s", type="t", data={"a": 1}, extensions={"traceparent": "00-1"})
     headers, payload = to_nats(event)
     assert headers == {
-        "ce-specversion": "1.0", "ce-id": "x", "ce-source": "s", "ce-type": "t", "ce-traceparent": "00-1"
+        "ce-specversion": "1.0",
+        "ce-id": "x",
+        "ce-source": "s",
+        "ce-type": "t",
+        "ce-traceparent": "00-1",
     }
     assert payload == b'{"a":1}' or payload == b'{"a": 1}'
     assert not binary_is_exact(EVENTS[0])
