@@ -1,10 +1,10 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.nats_cleanup import delete_streams
 
 from riverbed.adapters.nats.bus import NatsBus
 from riverbed.testing.contracts.bus import BusContract
+from tests.nats_cleanup import delete_streams
 
 pytestmark = pytest.mark.nats
 
