@@ -157,3 +157,28 @@ async def test_duplicates_through_the_whole_path_have_no_effect() -> None:
     stats = await PondWorker(bus, TOPOLOGY.pond("p"), handler, fetch_timeout=0.05).drain()
     assert stats.handled == 40
     assert inbox.state == {"count": 20}
+
+
+class SlowCheckpoints(MemoryRelayCheckpoints):
+    async def save(self, name: str, checkpoint: Checkpoint) -> None:
+        await asyncio.sleep(0.002)
+        await super().save(name, checkpoint)
+
+
+async def test_relay_loses_nothing_while_checkpoint_saves_interleave_with_appends() -> None:
+    # A regression found by the ledger test: an event taken from the queue while a checkpoint was being
+    # saved was dropped, and later checkpoints moved past it.
+    store, bus, checkpoints = MemoryEventStore(), MemoryBus(), SlowCheckpoints()
+    await bus.declare(TOPOLOGY)
+    relay = Relay(store, bus, checkpoints, batch_size=3, batches_in_flight=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop=stop))
+    for n in range(300):
+        await store.append(f"s-{n % 7}", [event(n, f"s-{n % 7}")])
+        await asyncio.sleep(0.0005 if n % 3 else 0)
+    while checkpoints.saved.get("relay") != Checkpoint(0, 300):
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    got = await bus.fetch("p", max_messages=1000, max_wait=0)
+    assert sorted(d.event.id for d in got) == sorted(f"e{n}" for n in range(300))

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.ports.bus import Bus
@@ -58,24 +59,28 @@ class Relay:
         reader = asyncio.create_task(self._read(queue), name=f"{self.name}-reader")
         stopper = asyncio.create_task(stop.wait()) if stop is not None else None
         pending: deque[tuple[asyncio.Task[None], Checkpoint]] = deque()
+        # one getter at a time, kept across iterations: a getter that is cancelled after it took an event
+        # from the queue would lose that event while later checkpoints move past it
+        getter: asyncio.Task[RecordedEvent] | None = None
         try:
             while stop is None or not stop.is_set():
-                getter = asyncio.create_task(queue.get())
-                waiters: set[asyncio.Future[object]] = {getter, reader}  # type: ignore[arg-type]
+                if getter is None:
+                    getter = asyncio.create_task(queue.get())
+                waiters: set[asyncio.Future[Any]] = {getter, reader}
                 if stopper is not None:
-                    waiters.add(stopper)  # type: ignore[arg-type]
+                    waiters.add(stopper)
                 if pending:
-                    waiters.add(pending[0][0])  # type: ignore[arg-type]
-                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-                if reader in done:
-                    getter.cancel()
+                    waiters.add(pending[0][0])
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                if reader.done():
                     reader.result()  # re-raise the store's error
-                if pending and pending[0][0].done():
+                    raise RuntimeError("the store subscription ended; subscriptions never end by themselves")
+                while pending and pending[0][0].done():
                     await self._settle(pending.popleft())
-                if getter not in done:
-                    getter.cancel()
+                if not getter.done():
                     continue
                 batch = [getter.result()]
+                getter = None
                 while len(batch) < self.batch_size and not queue.empty():
                     batch.append(queue.get_nowait())
                 if len(pending) >= self.batches_in_flight:
@@ -85,9 +90,9 @@ class Relay:
             while pending:
                 await self._settle(pending.popleft())
         finally:
-            reader.cancel()
-            if stopper is not None:
-                stopper.cancel()
+            for task in (reader, stopper, getter):
+                if task is not None:
+                    task.cancel()
             for task, _ in pending:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
