@@ -176,7 +176,9 @@ async def test_relay_loses_nothing_while_checkpoint_saves_interleave_with_append
     for n in range(300):
         await store.append(f"s-{n % 7}", [event(n, f"s-{n % 7}")])
         await asyncio.sleep(0.0005 if n % 3 else 0)
-    while checkpoints.saved.get("relay") != Checkpoint(0, 300):
+    for _ in range(1000):
+        if checkpoints.saved.get("relay") == Checkpoint(0, 300):
+            break
         await asyncio.sleep(0.01)
     stop.set()
     await asyncio.wait_for(task, 10)
