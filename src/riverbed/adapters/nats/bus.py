@@ -438,7 +438,12 @@ class NatsBus:
 
     async def _park(self, pond: Pond, msg: Msg, reason: str, attempts: int) -> None:
         js = self._require_js()
-        headers = {k: v for k, v in (msg.headers or {}).items() if k not in _RIVERBED_HEADERS}
+        # keep the CloudEvent headers only: the server refuses its own ``Nats-*`` headers on a publish
+        headers = {
+            k: v
+            for k, v in (msg.headers or {}).items()
+            if k not in _RIVERBED_HEADERS and not k.lower().startswith("nats-")
+        }
         headers[H_REASON] = quote(reason, safe=" :/,.()=-_'")
         headers[H_POND] = pond.name
         headers[H_RIVER] = pond.river
