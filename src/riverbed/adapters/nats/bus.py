@@ -25,7 +25,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import nats
 import nats.errors
@@ -44,26 +44,28 @@ from nats.js.api import (
 )
 
 from riverbed.adapters.nats import subjects
+from riverbed.adapters.nats.parked import (
+    H_ATTEMPTS,
+    H_PARKED_AT,
+    H_POND,
+    H_REASON,
+    H_REPLAY_FOR,
+    H_RIVER,
+    RIVERBED_HEADERS,
+    NatsParked,
+)
+from riverbed.adapters.nats.topology import consumer_drift, stream_drift
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.cloudevents.nats_binding import from_nats, to_nats
 from riverbed.errors import (
     BusClosed,
     BusUnavailable,
     InvalidCloudEvent,
-    ParkedMessageNotFound,
     TopologyDrift,
     UnknownPond,
 )
-from riverbed.ports.bus import Delivery, ParkedMessage, PondStats, TopologyReport
+from riverbed.ports.bus import Delivery, PondStats, TopologyReport
 from riverbed.ports.topology import Pond, Rapids, River, Topology
-
-H_REASON = "Riverbed-Parked-Reason"
-H_POND = "Riverbed-Pond"
-H_RIVER = "Riverbed-River"
-H_ATTEMPTS = "Riverbed-Attempts"
-H_PARKED_AT = "Riverbed-Parked-At"
-H_REPLAY_FOR = "Riverbed-Replay-For"
-_RIVERBED_HEADERS = (H_REASON, H_POND, H_RIVER, H_ATTEMPTS, H_PARKED_AT, H_REPLAY_FOR, "Nats-Msg-Id")
 
 
 def _utc_now() -> datetime:
@@ -102,61 +104,6 @@ class NatsDelivery:
     async def keep_alive(self) -> None:
         """Restart the ack wait (a JetStream "in progress" ack)."""
         await self._msg.in_progress()
-
-
-class NatsParked:
-    """The parked stream of a :class:`NatsBus`."""
-
-    def __init__(self, bus: NatsBus) -> None:
-        self._bus = bus
-
-    async def list(self, pond: str | None = None, *, limit: int = 100) -> list[ParkedMessage]:
-        """Parked messages, oldest first."""
-        js, rapids = self._bus._require_js(), self._bus.rapids
-        wanted = f"{rapids.subject_prefix}._parked.*.{pond}" if pond else subjects.parked_wildcard(rapids)
-        found: list[ParkedMessage] = []
-        seq = 1
-        while len(found) < limit:
-            try:
-                raw = await js.get_msg(rapids.parked_stream, seq=seq, subject=wanted, next=True)
-            except nats.js.errors.NotFoundError:
-                break
-            assert raw.seq is not None
-            found.append(_parked_from(raw.seq, raw.headers or {}, raw.data or b""))
-            seq = raw.seq + 1
-        return found
-
-    async def get(self, parked_id: str) -> ParkedMessage:
-        """One parked message by id (its sequence in the parked stream)."""
-        js, rapids = self._bus._require_js(), self._bus.rapids
-        seq = _seq_of(parked_id)
-        try:
-            raw = await js.get_msg(rapids.parked_stream, seq=seq)
-        except nats.js.errors.NotFoundError:
-            raise ParkedMessageNotFound(
-                f"no parked message {parked_id!r} in {rapids.parked_stream}; list them with "
-                "`riverbed parked list`"
-            ) from None
-        return _parked_from(seq, raw.headers or {}, raw.data or b"")
-
-    async def replay(self, parked_id: str) -> None:
-        """Publish the event into its river for its pond only, then delete the parked copy."""
-        item = await self.get(parked_id)
-        js, rapids = self._bus._require_js(), self._bus.rapids
-        headers, payload = to_nats(item.event)
-        headers[H_REPLAY_FOR] = item.pond
-        headers["Nats-Msg-Id"] = f"replay:{rapids.parked_stream}:{parked_id}"
-        ack = await js.publish(
-            subjects.replay_subject(rapids, item.river, item.pond), payload, headers=headers
-        )
-        if ack.stream != item.river:
-            raise BusUnavailable(f"replay landed in stream {ack.stream!r}, expected river {item.river!r}")
-        await js.delete_msg(rapids.parked_stream, _seq_of(parked_id))
-
-    async def drop(self, parked_id: str) -> None:
-        """Delete the parked message for good."""
-        await self.get(parked_id)
-        await self._bus._require_js().delete_msg(self._bus.rapids.parked_stream, _seq_of(parked_id))
 
 
 class NatsBus:
@@ -245,7 +192,7 @@ class NatsBus:
             current = await self._stream_config(config.name)
             existing[config.name] = current
             if current is not None:
-                incompatible, soft = _stream_drift(label, config, current)
+                incompatible, soft = stream_drift(label, config, current)
                 drift.extend(incompatible)
                 compatible.extend(soft)
         consumers: dict[str, ConsumerConfig | None] = {}
@@ -253,7 +200,7 @@ class NatsBus:
             current_consumer = await self._consumer_config(pond.river, pond.name)
             consumers[pond.name] = current_consumer
             if current_consumer is not None:
-                incompatible, soft = _consumer_drift(pond, current_consumer)
+                incompatible, soft = consumer_drift(pond, current_consumer)
                 drift.extend(incompatible)
                 compatible.extend(soft)
             for other in topology.rivers:
@@ -442,7 +389,7 @@ class NatsBus:
         headers = {
             k: v
             for k, v in (msg.headers or {}).items()
-            if k not in _RIVERBED_HEADERS and not k.lower().startswith("nats-")
+            if k not in RIVERBED_HEADERS and not k.lower().startswith("nats-")
         }
         headers[H_REASON] = quote(reason, safe=" :/,.()=-_'")
         headers[H_POND] = pond.name
@@ -487,74 +434,3 @@ class NatsBus:
             return await awaitable
         except nats.js.errors.APIError as exc:
             raise TopologyDrift(f"JetStream refused to set up {label}: {exc}", drift=(str(exc),)) from exc
-
-
-def _stream_drift(label: str, want: StreamConfig, have: StreamConfig) -> tuple[list[str], list[str]]:
-    """(incompatible, compatible) differences between a declared and an existing stream."""
-    incompatible: list[str] = []
-    compatible: list[str] = []
-    if sorted(want.subjects or []) != sorted(have.subjects or []):
-        incompatible.append(f"{label}: subjects are {have.subjects}, declared {want.subjects}")
-    if have.storage is not None and want.storage != have.storage:
-        incompatible.append(f"{label}: storage is {have.storage}, declared {want.storage}")
-    want_sources = sorted((s.name, s.filter_subject or "") for s in want.sources or [])
-    have_sources = sorted((s.name, s.filter_subject or "") for s in have.sources or [])
-    if want_sources != have_sources:
-        compatible.append(f"{label}: sources are {have_sources}, declared {want_sources} (updated)")
-    if abs((have.duplicate_window or 0) - (want.duplicate_window or 0)) > 1e-3:
-        compatible.append(
-            f"{label}: duplicate_window is {have.duplicate_window}s, "
-            f"declared {want.duplicate_window}s (updated)"
-        )
-    return incompatible, compatible
-
-
-def _consumer_drift(pond: Pond, have: ConsumerConfig) -> tuple[list[str], list[str]]:
-    label = f"pond {pond.name}"
-    incompatible: list[str] = []
-    compatible: list[str] = []
-    if have.deliver_subject:
-        incompatible.append(f"{label}: consumer is a push consumer (deliver to {have.deliver_subject!r})")
-    if have.ack_policy not in (None, AckPolicy.EXPLICIT):
-        incompatible.append(f"{label}: ack policy is {have.ack_policy}, riverbed needs explicit acks")
-    if have.filter_subject:
-        incompatible.append(
-            f"{label}: consumer filters {have.filter_subject!r}; riverbed ponds take the river"
-        )
-    if have.ack_wait is not None and abs(have.ack_wait - pond.ack_wait) > 1e-3:
-        compatible.append(f"{label}: ack_wait is {have.ack_wait}s, declared {pond.ack_wait}s (updated)")
-    return incompatible, compatible
-
-
-def _seq_of(parked_id: str) -> int:
-    try:
-        seq = int(parked_id)
-    except ValueError:
-        raise ParkedMessageNotFound(f"parked ids are stream sequence numbers, got {parked_id!r}") from None
-    if seq < 1:
-        raise ParkedMessageNotFound(f"parked ids start at 1, got {parked_id!r}")
-    return seq
-
-
-def _parked_from(seq: int, headers: dict[str, str], payload: bytes) -> ParkedMessage:
-    ce_headers = {k: v for k, v in headers.items() if k not in _RIVERBED_HEADERS}
-    try:
-        event = from_nats(ce_headers, payload)
-    except InvalidCloudEvent as exc:
-        event = CloudEvent(
-            source="riverbed:parked",
-            type="riverbed.undecodable.v1",
-            datacontenttype="application/octet-stream",
-            data=payload,
-            extensions={"reason": str(exc)[:200]},
-        )
-    parked_at = headers.get(H_PARKED_AT)
-    return ParkedMessage(
-        id=str(seq),
-        pond=headers.get(H_POND, ""),
-        river=headers.get(H_RIVER, ""),
-        event=event,
-        reason=unquote(headers.get(H_REASON, "")),
-        attempts=int(headers.get(H_ATTEMPTS, "0")),
-        parked_at=datetime.fromisoformat(parked_at) if parked_at else datetime.fromtimestamp(0, UTC),
-    )
