@@ -184,3 +184,30 @@ async def test_relay_loses_nothing_while_checkpoint_saves_interleave_with_append
     await asyncio.wait_for(task, 10)
     got = await bus.fetch("p", max_messages=1000, max_wait=0)
     assert sorted(d.event.id for d in got) == sorted(f"e{n}" for n in range(300))
+
+
+async def test_sqlite_inbox_group_commit_isolates_each_effect(tmp_path: Path) -> None:
+    inbox = SQLiteInbox(tmp_path / "inbox.db", consumer="c")
+
+    def effect_for(n: int) -> Any:
+        def effect(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE IF NOT EXISTS effects (n INTEGER)")
+            conn.execute("INSERT INTO effects (n) VALUES (?)", (n,))
+            if n == 13:
+                raise ValueError("unlucky")
+
+        return effect
+
+    # 40 concurrent calls (committed in groups): one failing effect, and event 7 delivered three times
+    calls = [inbox.handle(event(n), effect_for(n)) for n in range(30)]
+    calls += [inbox.handle(event(7), effect_for(7)) for _ in range(2)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[13], ValueError)
+    assert results[7] is True
+    assert results[30:] == [False, False]
+    assert all(r is True for i, r in enumerate(results[:30]) if i != 13)
+    assert await inbox.count() == 29
+    await inbox.close()
+    with sqlite3.connect(tmp_path / "inbox.db") as conn:
+        stored = [n for (n,) in conn.execute("SELECT n FROM effects ORDER BY n")]
+    assert stored == [n for n in range(30) if n != 13]

@@ -3,12 +3,14 @@
 An effect is a plain function ``effect(conn: sqlite3.Connection) -> None`` that writes through ``conn``; it
 runs inside ``BEGIN IMMEDIATE`` together with the insert of the handled key, on the inbox's own worker
 thread (the event loop never blocks on SQLite). Either the effect's rows and the key are committed (and
-fsynced) together, or neither is. The consumer's own tables may live in the same database file.
+fsynced) together, or neither is. Concurrent calls share one commit (group commit), each effect in its
+own savepoint. The consumer's own tables may live in the same database file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,40 +80,85 @@ class _Database:
             pool.shutdown(wait=True)
 
 
-class SQLiteInbox:
-    """An inbox in a SQLite file, keyed by consumer name, CloudEvent source and id."""
+_Item = tuple[tuple[str, str, str, str], SQLiteEffect, "asyncio.Future[bool]"]
 
-    def __init__(self, path: str | Path, *, consumer: str) -> None:
-        self.consumer = consumer
-        self._db = _Database(path)
-        self._closed = False
 
-    async def handle(self, event: CloudEvent, effect: SQLiteEffect) -> bool:
-        """Run ``effect`` and record the event in one transaction; False when already handled."""
-        self._check_open()
-        consumer, source, event_id = self.consumer, event.source, event.id
-        stamp = datetime.now(UTC).isoformat()
-
-        def work(conn: sqlite3.Connection) -> bool:
-            conn.execute("BEGIN IMMEDIATE")
+def _commit_group(
+    conn: sqlite3.Connection, items: list[tuple[tuple[str, str, str, str], SQLiteEffect]]
+) -> list[bool | Exception]:
+    """Run each effect in its own savepoint inside one transaction; one commit (one fsync) for all."""
+    results: list[bool | Exception] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key, effect in items:
+            conn.execute("SAVEPOINT riverbed_effect")
             try:
                 inserted = conn.execute(
                     "INSERT OR IGNORE INTO riverbed_inbox (consumer, source, id, handled_at) "
                     "VALUES (?,?,?,?)",
-                    (consumer, source, event_id, stamp),
+                    key,
                 ).rowcount
-                if inserted == 0:
-                    conn.execute("ROLLBACK")
-                    return False
-                effect(conn)
-                conn.execute("COMMIT")
-                return True
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+                if inserted:
+                    effect(conn)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO riverbed_effect")
+                conn.execute("RELEASE riverbed_effect")
+                results.append(exc)
+                continue
+            conn.execute("RELEASE riverbed_effect")
+            results.append(bool(inserted))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
 
-        return await self._db.run(work)
+
+class SQLiteInbox:
+    """An inbox in a SQLite file, keyed by consumer name, CloudEvent source and id.
+
+    Concurrent ``handle`` calls are committed together (group commit): each effect runs in its own
+    savepoint, so one that raises is rolled back alone, and one fsynced commit covers the group. No call
+    returns before the commit that holds its effect.
+    """
+
+    def __init__(self, path: str | Path, *, consumer: str, max_group: int = 256) -> None:
+        self.consumer = consumer
+        self.max_group = max_group
+        self._db = _Database(path)
+        self._closed = False
+        self._pending: list[_Item] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def handle(self, event: CloudEvent, effect: SQLiteEffect) -> bool:
+        """Run ``effect`` and record the event in one transaction; False when already handled."""
+        self._check_open()
+        key = (self.consumer, event.source, event.id, datetime.now(UTC).isoformat())
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, effect, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending[: self.max_group], self._pending[self.max_group :]
+            work = [(key, effect) for key, effect, _ in group]
+            try:
+                results = await self._db.run(functools.partial(_commit_group, items=work))
+            except Exception as exc:
+                for _, _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), result in zip(group, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
     async def seen(self, event: CloudEvent) -> bool:
         """Whether the event was handled by this consumer."""
@@ -139,8 +186,10 @@ class SQLiteInbox:
         )
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Wait for pending commits, then close the connection."""
         self._closed = True
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         await self._db.close()
 
     def _check_open(self) -> None:
