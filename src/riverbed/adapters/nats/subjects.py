@@ -8,6 +8,7 @@ The mapping is one-to-one, so a river's subject filter selects exactly the sourc
 
 from __future__ import annotations
 
+import functools
 import re
 
 from riverbed.ports.topology import Rapids, River
@@ -16,8 +17,9 @@ _SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 _SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
+@functools.lru_cache(maxsize=4096)
 def token(value: str) -> str:
-    """One NATS subject token that stands for ``value`` (one-to-one)."""
+    """One NATS subject token that stands for ``value`` (one-to-one; cached: sources and types repeat)."""
     if _SAFE.match(value):
         return value
     return "".join(chr(b) if b in _SAFE_BYTES else f"~{b:02X}" for b in value.encode())
