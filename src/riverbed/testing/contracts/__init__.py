@@ -1,7 +1,7 @@
 """Contract test suites, one per port, that every adapter must pass.
 
 Use one by subclassing it in a test module (see :class:`EventStoreContract` for the two things to
-provide)::
+provide, and :class:`BusContract` for the bus: fixtures ``bus`` and ``names``)::
 
     from riverbed.testing.contracts import EventStoreContract
 
@@ -22,9 +22,11 @@ pytest.register_assert_rewrite(
     ),
     "riverbed.testing.contracts.event_store_reads",
     "riverbed.testing.contracts.event_store_writes",
+    "riverbed.testing.contracts.bus",
 )
 
+from riverbed.testing.contracts.bus import BusContract  # noqa: E402
 from riverbed.testing.contracts.event_store import EventStoreContract, make_event  # noqa: E402
 from riverbed.testing.contracts.event_store_model import EventStoreModelMachine  # noqa: E402
 
-__all__ = ["EventStoreContract", "EventStoreModelMachine", "make_event"]
+__all__ = ["BusContract", "EventStoreContract", "EventStoreModelMachine", "make_event"]
