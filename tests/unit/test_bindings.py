@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from riverbed.cloudevents import CloudEvent
 from riverbed.cloudevents.kafka_binding import from_kafka, to_kafka
@@ -76,3 +78,23 @@ def test_kafka_rejects_what_is_not_a_cloudevent() -> None:
         from_kafka([("content-type", b"application/json")], b"{}")
     with pytest.raises(InvalidCloudEvent, match="ce_source"):
         from_kafka([("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_type", b"t")], b"")
+
+
+_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30)
+
+
+@given(id_=_text, source=_text, type_=_text, subject=st.none() | _text, ext=st.none() | _text)
+def test_nats_binary_mode_round_trips_any_text(
+    id_: str, source: str, type_: str, subject: str | None, ext: str | None
+) -> None:
+    event = CloudEvent(
+        id=id_,
+        source=source,
+        type=type_,
+        subject=subject,
+        data={"v": ext},
+        extensions={} if ext is None else {"note": ext},
+    )
+    headers, payload = to_nats(event)
+    assert all("\n" not in value and "\r" not in value for value in headers.values())
+    assert from_nats(headers, payload) == event
