@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random as random_module
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -28,17 +29,20 @@ from riverbed.cloudevents.event import CloudEvent
 from riverbed.ports.bus import Bus, Delivery
 from riverbed.ports.topology import Pond
 
+_log = logging.getLogger("riverbed.pond")
+
 Handler = Callable[[CloudEvent], Awaitable[None]]
 """An event handler: returns when the event was handled; raises to have it retried."""
 
 
 @dataclass(slots=True)
 class PondWorkerStats:
-    """What a worker did: events handled, failed attempts retried, and events parked."""
+    """What a worker did: events handled, failed attempts retried, events parked, failed settlements."""
 
     handled: int = 0
     retried: int = 0
     parked: int = 0
+    settle_errors: int = 0
 
 
 class PondWorker:
@@ -120,7 +124,14 @@ class PondWorker:
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # settling failed (the bus went away): the delivery is not lost, the bus redelivers it
+            self.stats.settle_errors += 1
+            _log.warning("pond %s: settling a delivery failed: %r", self.pond.name, exc)
 
     def _settled(self) -> None:
         self._outstanding -= 1
