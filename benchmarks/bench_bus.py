@@ -4,7 +4,8 @@
   Nats-Msg-Id, pipelined batches, checkpoints) against raw ``publish_async`` of the same payloads with the
   same ``Nats-Msg-Id`` header, up to 4,000 in flight (target >= 50 % of raw);
 * pond consumption with an inbox: PondWorker + MemoryInbox (and + SQLiteInbox, durable with group
-  commit, for reference) against a raw pull consumer doing ``fetch(1000)`` and ``msg.ack()`` (target >= 50 % of raw);
+  commit, for reference) against a raw pull consumer doing ``fetch(1000)`` and ``msg.ack()``
+  (target >= 50 % of raw);
 * end-to-end latency, append -> consumer handled, p50/p99, on the memory bus and on NATS (events appended
   one at a time at a steady rate), with raw nats-py publish -> pull fetch as the NATS baseline.
 
