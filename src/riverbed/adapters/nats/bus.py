@@ -245,7 +245,10 @@ class NatsBus:
                 unchanged.append(label)
         self.rapids = rapids
         self._topology = topology
-        self._subs.clear()
+        subs, self._subs = list(self._subs.values()), {}
+        for sub in subs:  # re-bound lazily against the declared consumers
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
         return TopologyReport(
             created=tuple(created),
             updated=tuple(updated),
