@@ -1,8 +1,16 @@
 """Memory-bus behaviour that needs a controlled clock (the contract suite covers the rest)."""
 
-from riverbed.adapters.memory.bus import MemoryBus
+import random
+from collections.abc import MutableMapping
+from typing import Any
+
+import pytest
+
+from riverbed.adapters.memory.bus import MemoryBus, Stressors
+from riverbed.adapters.memory.inbox import MemoryInbox
 from riverbed.cloudevents import CloudEvent
 from riverbed.ports.topology import Pond, RetryPolicy, River, Topology
+from riverbed.runtime.pond_worker import PondWorker
 
 
 class Clock:
@@ -64,3 +72,43 @@ async def test_nack_delay_and_keep_alive_follow_the_clock() -> None:
     await other_again.ack()
     await again.ack()
     assert (await bus.stats("p")).settled
+
+
+async def test_stressors_duplicate_delay_and_drop_acks_but_the_inbox_keeps_effects_exact() -> None:
+
+    rng = random.Random(7)
+    bus = MemoryBus(
+        stressors=Stressors(duplicate=0.3, delay=0.3, max_delay=0.02, drop_ack=0.2), random=rng.random
+    )
+    spec = Topology(
+        rivers=(River(name="all"),),
+        ponds=(
+            Pond(name="p", river="all", ack_wait=0.05, ordered=False, retry=RetryPolicy(max_deliveries=50)),
+        ),
+    )
+    await bus.declare(spec)
+    events = [CloudEvent(id=f"e{n}", source="s", type="t", data={"n": n}) for n in range(200)]
+    await bus.publish(events)
+    inbox = MemoryInbox("p")
+    deliveries = 0
+
+    async def handler(event: CloudEvent) -> None:
+        nonlocal deliveries
+        deliveries += 1
+
+        def effect(state: MutableMapping[str, Any]) -> None:
+            state["sum"] = state.get("sum", 0) + event.data["n"]
+            state["count"] = state.get("count", 0) + 1
+
+        await inbox.handle(event, effect)
+
+    await PondWorker(bus, spec.pond("p"), handler, fetch_timeout=0.02).drain()
+    assert deliveries > 200  # the stressors really delivered more than once
+    assert inbox.state == {"sum": sum(range(200)), "count": 200}
+    assert (await bus.stats("p")).parked == 0
+
+
+def test_stressors_are_probabilities() -> None:
+
+    with pytest.raises(ValueError, match="duplicate"):
+        Stressors(duplicate=1.5)

@@ -7,13 +7,15 @@ again. Messages are handed out in publish order (redeliveries in their original 
 due); per-stream ordering across retries is the pond worker's job, as it is on a broker.
 
 Time is injected (``clock`` gives monotonic seconds, ``now`` gives wall-clock timestamps for parked
-records). Nothing survives the process: it is for one-process systems and tests.
+records). Optional :class:`Stressors` inject duplicates, delays (and so reordering) and lost acks, to
+prove that consumers cope. Nothing survives the process: it is for one-process systems and tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random as random_module
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -28,6 +30,27 @@ from riverbed.ports.topology import Pond, Topology
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stressors:
+    """Faults the memory bus injects on purpose, each a probability in [0, 1] (all off by default).
+
+    ``duplicate`` delivers a published message twice (as a broker does after a lost ack);
+    ``delay`` holds a published message back for up to ``max_delay`` seconds, which also reorders it
+    against later ones; ``drop_ack`` loses an ack, so the message comes back after the ack wait.
+    """
+
+    duplicate: float = 0.0
+    delay: float = 0.0
+    max_delay: float = 0.05
+    drop_ack: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("duplicate", "delay", "drop_ack"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"stressor {name} is a probability in [0, 1], got {value}")
 
 
 @dataclass(slots=True)
@@ -158,9 +181,13 @@ class MemoryBus:
         *,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utc_now,
+        stressors: Stressors | None = None,
+        random: Callable[[], float] = random_module.random,
     ) -> None:
         self._clock = clock
         self._now = now
+        self.stressors = stressors
+        self._random = random
         self._topology: Topology | None = None
         self._ponds: dict[str, _PondState] = {}
         self._seen: OrderedDict[str, float] = OrderedDict()
@@ -248,9 +275,18 @@ class MemoryBus:
             for state in self._ponds.values():
                 river = rivers.get(state.pond.river)
                 if river is not None and river.matches(event):
-                    self._seq += 1
-                    state.messages[self._seq] = _Message(self._seq, event)
+                    self._enqueue(state, event, now)
         self._wake()
+
+    def _enqueue(self, state: _PondState, event: CloudEvent, now: float) -> None:
+        stress = self.stressors
+        copies = 2 if stress is not None and self._random() < stress.duplicate else 1
+        for _ in range(copies):
+            self._seq += 1
+            message = _Message(self._seq, event)
+            if stress is not None and self._random() < stress.delay:
+                message.not_before = now + self._random() * stress.max_delay
+            state.messages[self._seq] = message
 
     async def fetch(self, pond: str, *, max_messages: int = 100, max_wait: float = 1.0) -> list[Delivery]:
         """Deliveries that are due, waiting up to ``max_wait`` seconds for the first one."""
@@ -318,6 +354,8 @@ class MemoryBus:
         return found, next_due
 
     def _ack(self, pond: str, message: _Message) -> None:
+        if self.stressors is not None and self._random() < self.stressors.drop_ack:
+            return  # the ack is "lost": the message stays in flight until its ack wait ends
         self._ponds[pond].messages.pop(message.seq, None)
         self._wake()
 
@@ -338,6 +376,7 @@ class MemoryBus:
         self._wake()
 
     def _enqueue_one(self, pond: str, event: CloudEvent) -> None:
+        """Put a replayed event back (no stressors: a replay is an operator's deliberate act)."""
         state = self._state(pond)
         self._seq += 1
         state.messages[self._seq] = _Message(self._seq, event)
