@@ -99,11 +99,12 @@ async def init_store(url: str, **options: Any) -> StoreStats:
 BUS_SCHEMES = ("memory", "nats")
 
 
-async def open_bus(url: str, *, rapids: Rapids | None = None) -> Bus:
+async def open_bus(url: str, *, rapids: Rapids | None = None, **options: Any) -> Bus:
     """Open the bus adapter for ``url``: ``memory://`` (in-process) or ``nats://host:port`` (JetStream).
 
     ``rapids`` names the rapids (and so its parked stream) before a topology is declared, which is what
-    tools that only inspect parked messages need. Close the bus with ``await bus.close()``.
+    tools that only inspect parked messages need; ``options`` go to the adapter (``connect_within=`` for
+    NATS). Close the bus with ``await bus.close()``.
     """
     if not isinstance(url, str) or "://" not in url:
         raise ConfigurationError(f"{url!r} is not a bus URL; use memory:// or nats://127.0.0.1:4222")
@@ -119,7 +120,7 @@ async def open_bus(url: str, *, rapids: Rapids | None = None) -> Bus:
             raise ConfigurationError(
                 f"the NATS bus needs its driver: pip install 'riverbed[nats]' ({exc})"
             ) from exc
-        return await NatsBus(url, rapids=rapids).open()
+        return await NatsBus(url, rapids=rapids, **options).open()
     raise ConfigurationError(
         f"unknown bus URL scheme {scheme!r} in {url!r}; use memory:// or nats://host:port"
     )

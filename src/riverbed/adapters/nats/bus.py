@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -67,9 +68,15 @@ from riverbed.errors import (
 from riverbed.ports.bus import Delivery, PondStats, TopologyReport
 from riverbed.ports.topology import Pond, Rapids, River, Topology
 
+_log = logging.getLogger("riverbed.nats")
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _log_error(exc: Exception) -> None:
+    _log.warning("NATS connection error: %r", exc)
 
 
 class NatsDelivery:
@@ -117,9 +124,11 @@ class NatsBus:
         replicas: int = 1,
         max_ack_pending: int = 10_000,
         now: Callable[[], datetime] = _utc_now,
+        connect_within: float = 10.0,
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = url
+        self.connect_within = connect_within
         self.rapids = rapids if rapids is not None else Rapids()
         self.replicas = replicas
         self.max_ack_pending = max_ack_pending
@@ -133,13 +142,20 @@ class NatsBus:
         self._parked = NatsParked(self)
 
     async def open(self) -> NatsBus:
-        """Connect to the server."""
+        """Connect, giving up after ``connect_within`` seconds (later reconnects are automatic)."""
         if self._nc is None:
+            nc = Client()
+            options: dict[str, Any] = {"error_cb": _log_error, **self._connect_options}
             try:
-                self._nc = await nats.connect(self.url, **self._connect_options)
-            except (OSError, nats.errors.Error) as exc:
-                raise BusUnavailable(f"cannot connect to NATS at {self.url}: {exc}") from exc
-            self._js = self._nc.jetstream()
+                await asyncio.wait_for(nc.connect(self.url, **options), self.connect_within)
+            except (OSError, nats.errors.Error, TimeoutError) as exc:
+                await nc.close()
+                raise BusUnavailable(
+                    f"cannot connect to NATS at {self.url} within {self.connect_within}s ({exc!r}); "
+                    "is nats-server running with JetStream enabled (-js)?"
+                ) from exc
+            self._nc = nc
+            self._js = nc.jetstream()
             version = self._nc.connected_server_version
             self._multi_source = (version.major, version.minor) >= (2, 10)
         return self
