@@ -42,6 +42,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
     StreamSource,
+    SubjectTransform,
 )
 
 from riverbed.adapters.nats import subjects
@@ -73,6 +74,17 @@ _log = logging.getLogger("riverbed.nats")
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _identity(subject_filter: str) -> str:
+    """The transform destination that keeps each subject as it is (each ``*`` maps to itself)."""
+    tokens = subject_filter.split(".")
+    wildcard = 0
+    for i, tok in enumerate(tokens):
+        if tok == "*":
+            wildcard += 1
+            tokens[i] = f"{{{{wildcard({wildcard})}}}}"
+    return ".".join(tokens)
 
 
 async def _log_error(exc: Exception) -> None:
@@ -273,13 +285,20 @@ class NatsBus:
         )
 
     def _river_config(self, rapids: Rapids, river: River) -> StreamConfig:
+        # One source, always: two sources of one stream interleave in any order, which would break the
+        # per-stream order of a stream whose events match different filters.
         filters = subjects.river_filters(rapids, river)
-        if len(filters) > 1 and not self._multi_source:
-            filters = [subjects.rapids_wildcard(rapids)]
+        if len(filters) == 1:
+            source = StreamSource(name=rapids.name, filter_subject=filters[0])
+        elif self._multi_source:
+            transforms = [SubjectTransform(src=f, dest=_identity(f)) for f in filters]
+            source = StreamSource(name=rapids.name, subject_transforms=transforms)
+        else:
+            source = StreamSource(name=rapids.name, filter_subject=subjects.rapids_wildcard(rapids))
         return StreamConfig(
             name=river.name,
             subjects=[subjects.replay_wildcard(rapids, river.name)],
-            sources=[StreamSource(name=rapids.name, filter_subject=f) for f in filters],
+            sources=[source],
             storage=StorageType.FILE,
             num_replicas=self.replicas,
             duplicate_window=rapids.duplicate_window,

@@ -7,7 +7,7 @@ updated in place and reported.
 
 from __future__ import annotations
 
-from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig, StreamSource
 
 from riverbed.ports.topology import Pond
 
@@ -20,8 +20,8 @@ def stream_drift(label: str, want: StreamConfig, have: StreamConfig) -> tuple[li
         incompatible.append(f"{label}: subjects are {have.subjects}, declared {want.subjects}")
     if have.storage is not None and want.storage != have.storage:
         incompatible.append(f"{label}: storage is {have.storage}, declared {want.storage}")
-    want_sources = sorted((s.name, s.filter_subject or "") for s in want.sources or [])
-    have_sources = sorted((s.name, s.filter_subject or "") for s in have.sources or [])
+    want_sources = sorted(_source_key(s) for s in want.sources or [])
+    have_sources = sorted(_source_key(s) for s in have.sources or [])
     if want_sources != have_sources:
         compatible.append(f"{label}: sources are {have_sources}, declared {want_sources} (updated)")
     if abs((have.duplicate_window or 0) - (want.duplicate_window or 0)) > 1e-3:
@@ -48,3 +48,8 @@ def consumer_drift(pond: Pond, have: ConsumerConfig) -> tuple[list[str], list[st
     if have.ack_wait is not None and abs(have.ack_wait - pond.ack_wait) > 1e-3:
         compatible.append(f"{label}: ack_wait is {have.ack_wait}s, declared {pond.ack_wait}s (updated)")
     return incompatible, compatible
+
+
+def _source_key(source: StreamSource) -> tuple[str, str, tuple[str, ...]]:
+    transforms = tuple(sorted(t.src for t in source.subject_transforms or []))
+    return (source.name, source.filter_subject or "", transforms)

@@ -123,6 +123,21 @@ class BusContract:
         for pond in (f"{names}_pt", f"{names}_ps", f"{names}_po"):
             assert await bus.fetch(pond, max_wait=0.3) == []
 
+    async def test_a_river_with_several_filters_keeps_the_rapids_order(self, bus: Bus, names: str) -> None:
+        types = ("bank.account.opened.v1", "bank.account.credited.v1", "bank.account.closed.v1")
+        topology = Topology(
+            rapids=Rapids(name=f"{names}_R", subject_prefix=f"{names}.rapids", duplicate_window=60.0),
+            rivers=(River(name=f"{names}_acct", types=types),),
+            ponds=(Pond(name=f"{names}_p", river=f"{names}_acct"),),
+        )
+        await reconcile(bus, topology)
+        events = [make_event(n, type_=types[n % 3]) for n in range(60)]
+        for n in range(0, 60, 10):
+            await bus.publish(events[n : n + 10])
+        got = await fetch_all(bus, f"{names}_p", want=60)
+        assert [d.event.id for d in got] == [e.id for e in events]
+        await ack_all(got)
+
     async def test_every_pond_of_a_river_gets_every_event(self, bus: Bus, names: str) -> None:
         base = simple_topology(names)
         topology = Topology(
