@@ -3,9 +3,10 @@
 * The rapids is one stream on ``<prefix>.<source>.<type>`` (see :mod:`.subjects`); each event is
   published with ``Nats-Msg-Id`` = its CloudEvent id, so the stream drops re-publishes within the
   rapids' duplicate window, and in the CloudEvents NATS binding (binary mode, ``ce-`` headers).
-* Each river is a stream that *sources* the rapids with subject filters on source and type. Servers
-  before 2.10 accept one filtered source per origin stream, so there a river with several filters sources
-  the whole rapids and the pond applies the filters itself; CloudEvent ``subject`` filters are always
+* Each river is a stream that *sources* the rapids once, with subject filters on source and type (one
+  source, because two sources of one stream interleave in any order and would break the rapids order).
+  Several filters ride on identity subject transforms (servers 2.10+); before 2.10 such a river sources
+  the whole rapids and the pond applies the filters itself. CloudEvent ``subject`` filters are always
   applied by the pond (non-matching messages are acknowledged and skipped, never handled).
 * Each pond is a durable pull consumer on its river, with explicit acks and the pond's ack wait. The
   server's ``max_deliver`` stays unlimited: the pond parks a message itself once it has been delivered
