@@ -69,5 +69,9 @@ def test_parked_list_show_replay_drop(nats_url: str, unique_name: str) -> None:
         missing = runner.invoke(app, ["show", "2", *where])
         assert missing.exit_code == 1
         assert "no parked message" in missing.output
+
+        wrong = runner.invoke(app, ["list", "--bus", nats_url, "--rapids", f"{unique_name}_NOPE"])
+        assert wrong.exit_code == 1
+        assert f"no parked stream '{unique_name}_NOPE_PARKED'" in wrong.output
     finally:
         asyncio.run(delete_streams(nats_url, unique_name))

@@ -60,6 +60,9 @@ def list_parked(
 ) -> None:
     """List parked messages, oldest first."""
     items = _run(bus, rapids, prefix, lambda parked: parked.list(pond, limit=limit))
+    if not items:
+        typer.echo("no parked messages")
+        return
     table = Table("id", "pond", "event type", "event id", "attempts", "parked at", "reason")
     for item in items:
         table.add_row(
@@ -72,8 +75,6 @@ def list_parked(
             item.reason,
         )
     Console(width=200).print(table)
-    if not items:
-        typer.echo("no parked messages")
 
 
 @app.command("show")

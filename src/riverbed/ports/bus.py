@@ -40,7 +40,11 @@ class Delivery(Protocol):
 
     @property
     def attempt(self) -> int:
-        """1 for the first delivery, 2 for the first redelivery, ..."""
+        """1 for the first delivery, 2 for the first redelivery, ...
+
+        A lower bound on a broker: JetStream may resend a delivery that raced an expiring pull request
+        without counting it, so attempts can run low (never high).
+        """
         ...
 
     @property

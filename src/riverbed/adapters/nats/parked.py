@@ -17,7 +17,7 @@ import nats.js.errors
 from riverbed.adapters.nats import subjects
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.cloudevents.nats_binding import from_nats, to_nats
-from riverbed.errors import BusUnavailable, InvalidCloudEvent, ParkedMessageNotFound
+from riverbed.errors import BusUnavailable, InvalidCloudEvent, ParkedMessageNotFound, UnknownPond
 from riverbed.ports.bus import ParkedMessage
 
 if TYPE_CHECKING:
@@ -41,6 +41,13 @@ class NatsParked:
     async def list(self, pond: str | None = None, *, limit: int = 100) -> list[ParkedMessage]:
         """Parked messages, oldest first."""
         js, rapids = self._bus._require_js(), self._bus.rapids
+        try:
+            await js.stream_info(rapids.parked_stream)
+        except nats.js.errors.NotFoundError:
+            raise UnknownPond(
+                f"there is no parked stream {rapids.parked_stream!r} at {self._bus.url}: check the rapids "
+                "name (--rapids) and that the topology was declared"
+            ) from None
         wanted = f"{rapids.subject_prefix}._parked.*.{pond}" if pond else subjects.parked_wildcard(rapids)
         found: list[ParkedMessage] = []
         seq = 1

@@ -65,7 +65,15 @@ async def ack_all(deliveries: Sequence[Delivery]) -> None:
 
 
 class BusContract:
-    """The contract. Subclasses provide the ``bus`` and ``names`` fixtures."""
+    """The contract. Subclasses provide the ``bus`` and ``names`` fixtures.
+
+    ``exact_attempts_after_ack_wait``: whether a redelivery after an ack timeout always reports the next
+    attempt number. JetStream does not promise it: a delivery that races a pull request expiring in
+    flight is sent again without being counted (seen here: the same message with delivered=1 at
+    consumer sequences 1 and 2). Attempts then run low, never high, so parking comes later, not sooner.
+    """
+
+    exact_attempts_after_ack_wait = True
 
     async def test_published_events_reach_the_pond_once_in_order(self, bus: Bus, names: str) -> None:
         topology = simple_topology(names)
@@ -172,7 +180,10 @@ class BusContract:
         # neither acked nor nacked: the consumer "crashed"
         (again,) = await fetch_all(bus, f"{names}_p", want=1, patience=6.0)
         assert again.event.id == first.event.id
-        assert again.attempt == 2
+        if self.exact_attempts_after_ack_wait:
+            assert again.attempt == 2
+        else:
+            assert again.attempt in (1, 2)
         await again.ack()
 
     async def test_spent_deliveries_are_parked_with_the_reason(self, bus: Bus, names: str) -> None:
