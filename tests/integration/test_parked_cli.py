@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from riverbed.adapters.nats.bus import NatsBus
-from riverbed.cli.parked import app
+from riverbed.cli.main import app
 from riverbed.cloudevents import CloudEvent
 from riverbed.ports.topology import Pond, Rapids, River, Topology
 from tests.nats_cleanup import delete_streams
@@ -44,34 +44,38 @@ def test_parked_list_show_replay_drop(nats_url: str, unique_name: str) -> None:
         asyncio.run(setup())
         runner = CliRunner()
         where = ["--bus", nats_url, "--rapids", rapids.name, "--prefix", rapids.subject_prefix]
-        listed = runner.invoke(app, ["list", *where])
+        listed = runner.invoke(app, ["parked", "list", *where])
         assert listed.exit_code == 0, listed.output
         assert "poison-0" in listed.output
         assert "poison-1" in listed.output
         assert "KeyError" in listed.output
 
-        shown = runner.invoke(app, ["show", "1", *where])
+        shown = runner.invoke(app, ["parked", "show", "1", *where])
         assert shown.exit_code == 0, shown.output
         detail = json.loads(shown.output)
         assert detail["event"]["id"] == "poison-0"
         assert detail["pond"] == "p1"
         assert detail["reason"] == "handler failed: KeyError: 'amount'"
 
-        replayed = runner.invoke(app, ["replay", "1", *where])
+        replayed = runner.invoke(app, ["parked", "replay", "1", *where])
         assert replayed.exit_code == 0, replayed.output
         assert asyncio.run(redelivered()) == ["poison-0"]
 
-        dropped = runner.invoke(app, ["drop", "2", *where])
+        dropped = runner.invoke(app, ["parked", "drop", "2", *where])
         assert dropped.exit_code == 0, dropped.output
-        empty = runner.invoke(app, ["list", *where])
+        empty = runner.invoke(app, ["parked", "list", *where])
         assert "no parked messages" in empty.output
 
-        missing = runner.invoke(app, ["show", "2", *where])
+        missing = runner.invoke(app, ["parked", "show", "2", *where])
         assert missing.exit_code == 1
         assert "no parked message" in missing.output
 
-        wrong = runner.invoke(app, ["list", "--bus", nats_url, "--rapids", f"{unique_name}_NOPE"])
+        wrong = runner.invoke(app, ["parked", "list", "--bus", nats_url, "--rapids", f"{unique_name}_NOPE"])
         assert wrong.exit_code == 1
-        assert f"no parked stream '{unique_name}_NOPE_PARKED'" in wrong.output
+        assert f"riverbed: error: there is no parked stream '{unique_name}_NOPE_PARKED'" in wrong.output
+
+        bad_url = runner.invoke(app, ["parked", "list", "--bus", "kafka://x"])
+        assert bad_url.exit_code == 2
+        assert "unknown bus URL scheme 'kafka'" in bad_url.output
     finally:
         asyncio.run(delete_streams(nats_url, unique_name))

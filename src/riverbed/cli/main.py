@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from riverbed.cli import store
+from riverbed.cli import parked, store
 from riverbed.cli.demo import demo
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ def riverbed(
 
 
 app.add_typer(store.app, name="store")
+app.add_typer(parked.app, name="parked")
 app.command(name="demo")(demo)
 
 

@@ -2,12 +2,12 @@
 
 The commands open the bus through :func:`riverbed.bootstrap.open_bus` (never an adapter directly) and
 address the parked stream of one rapids (``--rapids``/``--prefix``, or ``RIVERBED_RAPIDS`` and
-``RIVERBED_RAPIDS_PREFIX``). A replay hands the event back to its pond with fresh attempts.
+``RIVERBED_RAPIDS_PREFIX``). A replay hands the event back to its pond with fresh attempts. Errors are one
+line on stderr with the exit codes of :mod:`riverbed.cli.running` (1: refused, 2: bad input or URL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from riverbed.bootstrap import open_bus
+from riverbed.cli.running import run
 from riverbed.cloudevents import to_dict
-from riverbed.errors import RiverbedError
 from riverbed.ports.bus import Bus, ParkedMessages
 from riverbed.ports.topology import Rapids
 
@@ -36,18 +36,18 @@ ParkedId = Annotated[str, typer.Argument(help="The parked message id (from `rive
 
 
 def _run(bus_url: str, rapids: str, prefix: str, work: Callable[[ParkedMessages], Awaitable[T]]) -> T:
-    async def main() -> T:
+    """Open the bus, do ``work`` on its parked store, close it; errors exit as every command's do."""
+    results: list[T] = []
+
+    async def main() -> None:
         bus: Bus = await open_bus(bus_url, rapids=Rapids(name=rapids, subject_prefix=prefix))
         try:
-            return await work(bus.parked)
+            results.append(await work(bus.parked))
         finally:
             await bus.close()
 
-    try:
-        return asyncio.run(main())
-    except RiverbedError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
+    run(main)
+    return results[0]
 
 
 @app.command("list")
