@@ -121,7 +121,9 @@ async def test_a_plain_position_is_resolved_and_an_unknown_one_refused(store: Po
         [r async for r in store.read_all(after=999)]
 
 
-async def test_a_late_committing_transaction_is_not_skipped(store: PostgresEventStore, pg_schema_url: str) -> None:
+async def test_a_late_committing_transaction_is_not_skipped(
+    store: PostgresEventStore, pg_schema_url: str
+) -> None:
     """The skip the xid8 order exists for: a lower position that commits after a higher one."""
     with psycopg.connect(pg_schema_url) as slow:
         slow.execute(
