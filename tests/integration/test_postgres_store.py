@@ -18,7 +18,7 @@ from riverbed.errors import (
     StoreClosed,
     WrongExpectedVersion,
 )
-from riverbed.ports.event_store import Checkpoint, ExpectedVersion
+from riverbed.ports.event_store import Checkpoint, ExpectedVersion, RecordedEvent
 
 pytestmark = pytest.mark.postgres
 
@@ -165,7 +165,7 @@ async def test_read_all_waits_for_an_older_open_transaction_instead_of_skipping(
     assert [r.stream for r in await asyncio.wait_for(reader, 10)] == ["s"]
 
 
-async def _collect(store: PostgresEventStore) -> list[object]:
+async def _collect(store: PostgresEventStore) -> list[RecordedEvent]:
     return [r async for r in store.read_all()]
 
 

@@ -34,7 +34,7 @@ COMMANDS = 5000 if SOAK else 500
 STREAMS = [f"account-{i}" for i in range(10)]
 
 
-async def _worker(url: str, worker: int, commands: int, out: str) -> None:
+async def _worker(url: str, worker: int, commands: int) -> dict[str, list[str]]:
     rng = random.Random(worker)
     acknowledged: list[str] = []
     rejected: list[str] = []
@@ -62,11 +62,11 @@ async def _worker(url: str, worker: int, commands: int, out: str) -> None:
                 acknowledged.append(event.id)
                 cache[stream] = result.last_version
                 break
-    Path(out).write_text(json.dumps({"acknowledged": acknowledged, "rejected": rejected}))
+    return {"acknowledged": acknowledged, "rejected": rejected}
 
 
 def _run_worker(url: str, worker: int, commands: int, out: str) -> None:
-    asyncio.run(_worker(url, worker, commands, out))
+    Path(out).write_text(json.dumps(asyncio.run(_worker(url, worker, commands))))
 
 
 @pytest.mark.timeout(300)
@@ -90,7 +90,7 @@ async def test_eight_processes_on_hot_streams_keep_versions_contiguous(
     acknowledged: list[str] = []
     rejected: set[str] = set()
     for out in outs:
-        result = json.loads(Path(out).read_text())
+        result = json.loads(await asyncio.to_thread(Path(out).read_text))
         acknowledged += result["acknowledged"]
         rejected |= set(result["rejected"])
 

@@ -111,6 +111,7 @@ class PostgresEventStore:
         self._listener: Listener | None = None
         self.schema = ""
         self._sql: dict[str, bytes] = {}
+        self.connection_retries = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -382,7 +383,8 @@ class PostgresEventStore:
         ``details``: ``schema``, ``schema_version``, ``horizon`` (the xmin readers stop below),
         ``held_back_events`` (committed but not yet readable because an older transaction is open),
         ``oldest_writer`` (pid, xid, age in seconds, state and database of the oldest open transaction
-        that holds a transaction id, cluster-wide) and ``prepared_transactions``.
+        that holds a transaction id, cluster-wide), ``prepared_transactions`` and ``connection_retries``
+        (statements this store object re-ran after a lost connection).
         """
         self._check_open()
         counts = (await self._run(self._sql["stats"], ()))[0]
@@ -409,6 +411,7 @@ class PostgresEventStore:
                 "held_back_events": int(counts[4]),
                 "oldest_writer": writer,
                 "prepared_transactions": int(counts[5]),
+                "connection_retries": self.connection_retries,
             },
         )
 
@@ -441,6 +444,7 @@ class PostgresEventStore:
                         f"the PostgreSQL server at {self.safe_url} cannot be reached ({exc}); retry the same "
                         "call (appends are idempotent by event id)"
                     ) from exc
+                self.connection_retries += 1
                 with contextlib.suppress(Exception):
                     await pool.check()
                 await asyncio.sleep(delay)
