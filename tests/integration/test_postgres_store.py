@@ -201,6 +201,7 @@ async def test_a_version_clash_names_the_actual_version(store: PostgresEventStor
 
 async def test_a_subscription_wakes_on_notify_and_ends_with_store_closed(pg_schema_url: str) -> None:
     store = await PostgresEventStore(pg_schema_url, poll_interval=60).open()
+    writer = await PostgresEventStore(pg_schema_url).open()  # another store object: only NOTIFY links them
     got: list[int] = []
 
     async def follow() -> None:
@@ -209,7 +210,8 @@ async def test_a_subscription_wakes_on_notify_and_ends_with_store_closed(pg_sche
 
     task = asyncio.create_task(follow())
     await asyncio.sleep(0.3)
-    await store.append("s", [ev()])
+    await writer.append("s", [ev()])
+    await writer.close()
     for _ in range(100):
         if got:
             break

@@ -59,6 +59,20 @@ class Columns:
             self.binary.append(raw)
         self.extensions = [encode_extensions(event.extensions) for event in events]
 
+    def as_scalars(self) -> tuple[Any, ...]:
+        """The one event's values, as parameters of ``riverbed_append_one``."""
+        return (
+            self.ids[0],
+            self.sources[0],
+            self.types[0],
+            self.times[0],
+            self.contenttypes[0],
+            self.schemas[0],
+            self.data[0],
+            self.binary[0],
+            self.extensions[0],
+        )
+
     def as_params(self) -> tuple[list[Any], ...]:
         """The arrays as positional parameters of ``riverbed_append``."""
         return (

@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from riverbed.adapters.postgres import migrations
 from riverbed.adapters.postgres.codec import SELECT_COLUMNS, Columns, decode_rows
-from riverbed.adapters.postgres.listener import Listener, Wakeup
+from riverbed.adapters.postgres.listener import Listener, Notifier, Wakeup
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import (
     ConfigurationError,
@@ -78,7 +78,8 @@ class PostgresEventStore:
     migrations on open; default True), ``min_size``/``max_size`` (connection pool; default 1/10),
     ``page_size`` (rows per read query; default 1000), ``pool_timeout`` (seconds to wait for a connection
     before raising StoreUnavailable; default 30), ``poll_interval`` (seconds an idle subscriber waits
-    between safety polls when LISTEN works; default 2).
+    between safety polls when LISTEN works; default 2), ``notify`` (send NOTIFY wake-ups to subscribers in
+    other processes after appends; default True).
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class PostgresEventStore:
         page_size: int = 1000,
         pool_timeout: float = 30.0,
         poll_interval: float = 2.0,
+        notify: bool = True,
     ) -> None:
         if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("postgresql", "postgres"):
             raise ConfigurationError(f"{url!r} is not a postgresql:// URL")
@@ -109,6 +111,8 @@ class PostgresEventStore:
         self._closed = True
         self._wakeup = Wakeup()
         self._listener: Listener | None = None
+        self._notify = notify
+        self._notifier: Notifier | None = None
         self.schema = ""
         self._sql: dict[str, bytes] = {}
         self.connection_retries = 0
@@ -160,6 +164,9 @@ class PostgresEventStore:
         listener, self._listener = self._listener, None
         if listener is not None:
             await listener.stop()
+        notifier, self._notifier = self._notifier, None
+        if notifier is not None:
+            await notifier.stop()
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -205,6 +212,7 @@ class PostgresEventStore:
         self.schema = schema
         self._channel = migrations.channel_name(schema)
         self._sql = _statements(conn, schema)
+        self._notifier = Notifier(self.url, self._channel) if self._notify else None
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -215,10 +223,14 @@ class PostgresEventStore:
         self._check_open()
         expected = check_expected_argument(expected_version)
         prepared = prepare_events(stream, events)
-        params = (stream, _expected_code(expected), *Columns(prepared).as_params())
+        columns = Columns(prepared)
+        if len(prepared) == 1:
+            query, params = self._sql["append_one"], (stream, _expected_code(expected), *columns.as_scalars())
+        else:
+            query, params = self._sql["append"], (stream, _expected_code(expected), *columns.as_params())
         for _ in range(_ANY_RETRIES):
             try:
-                rows = await self._run(self._sql["append"], params)
+                rows = await self._run(query, params)
             except _Clash as clash:
                 replay = await self._replay(stream, prepared, expected)
                 if replay is not None:
@@ -230,14 +242,15 @@ class PostgresEventStore:
                 ):
                     continue  # a concurrent append took the next version first: ANY/EXISTS just retry
                 raise WrongExpectedVersion(stream, expected=expected, actual=actual) from None
-            first, last = rows[0], rows[-1]
+            first_position, last_position, first_version, last_version, xid = rows[0]
+            self._appended()
             return AppendResult(
                 stream=stream,
-                first_version=first[1],
-                last_version=last[1],
-                first_position=first[0],
-                last_position=last[0],
-                checkpoint=Checkpoint(int(last[2]), last[0]),
+                first_version=first_version,
+                last_version=last_version,
+                first_position=first_position,
+                last_position=last_position,
+                checkpoint=Checkpoint(int(xid), last_position),
                 event_ids=tuple(event.id for event in prepared),
             )
         raise WrongExpectedVersion(stream, expected=expected, actual=await self.stream_version(stream))
@@ -417,6 +430,12 @@ class PostgresEventStore:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
+    def _appended(self) -> None:
+        """Wake this store's own subscribers at once, and other processes' through NOTIFY."""
+        self._wakeup.wake()
+        if self._notifier is not None:
+            self._notifier.poke()
+
     def _ensure_listener(self) -> None:
         if self._listener is None:
             self._listener = Listener(self.url, self._channel, self._wakeup, {})
@@ -493,9 +512,11 @@ def _statements(conn: AsyncConnection[Row], schema: str) -> dict[str, bytes]:
     """Every statement the store runs, with the schema's name filled in."""
     events = sql.SQL("{}.riverbed_events").format(sql.Identifier(schema)).as_string(conn)
     function = sql.SQL("{}.riverbed_append").format(sql.Identifier(schema)).as_string(conn)
+    function_one = sql.SQL("{}.riverbed_append_one").format(sql.Identifier(schema)).as_string(conn)
     horizon = "pg_snapshot_xmin(pg_current_snapshot())"
     texts = {
         "append": f"SELECT * FROM {function}(%s, %s, %b, %b, %b, %b, %b, %b, %b, %b, %b)",
+        "append_one": f"SELECT * FROM {function_one}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %b, %s)",
         "places": (
             f"SELECT event_id, stream_id, version, global_position, transaction_id::text FROM {events} "
             "WHERE event_id = ANY(%b)"

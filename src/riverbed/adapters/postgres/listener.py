@@ -86,3 +86,59 @@ class Listener:
                 self._wakeup.wake()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+
+class Notifier:
+    """Sends the store's NOTIFY after appends commit, coalesced, off the appends' critical path.
+
+    A NOTIFY inside the appending transaction would take PostgreSQL's database-wide notify lock at commit
+    and hold it through the WAL flush, serialising all appends. Here one connection of its own (with
+    ``synchronous_commit = off``: a wake-up is not precious) sends at most one NOTIFY at a time, and
+    appends that happen meanwhile share the next one. If the process dies between a commit and its
+    NOTIFY, subscribers elsewhere still find the events at their next safety poll.
+    """
+
+    def __init__(self, conninfo: str, channel: str, *, min_interval: float = 0.01) -> None:
+        self._conninfo = conninfo
+        self._channel = channel
+        self._min_interval = min_interval
+        self._pending = False
+        self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection[Any] | None = None
+
+    def poke(self) -> None:
+        """Ask for a NOTIFY soon (cheap; call after every successful append)."""
+        self._pending = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._send(), name=f"riverbed-notify-{self._channel}")
+
+    async def _send(self) -> None:
+        while self._pending:
+            self._pending = False
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+                    await self._conn.execute("SET synchronous_commit = off")
+                await self._conn.execute("SELECT pg_notify(%s, '')", [self._channel])
+            except Exception as exc:  # a lost wake-up only delays subscribers until their next poll
+                log.warning("riverbed: NOTIFY on %s failed (%s)", self._channel, exc)
+                await self._drop()
+                return
+            await asyncio.sleep(self._min_interval)
+
+    async def stop(self) -> None:
+        """Send the last wake-up still due (waiting at most a second), then close the connection."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 1.0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()

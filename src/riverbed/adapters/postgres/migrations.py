@@ -12,9 +12,13 @@ Why the layout looks like this (see docs/event-store-postgres.md):
   snapshot's xmin, which is a set that can no longer grow.
 * ``UNIQUE (stream_id, version)`` is the optimistic concurrency check; ``UNIQUE (event_id)`` is the
   idempotency key. Both are enforced by the single INSERT of an append, whatever the isolation level.
-* ``riverbed_append`` does a whole append in one round trip, and refuses to run when its transaction
+* ``riverbed_append`` (and ``riverbed_append_one``, its cheaper twin for the common one-event append)
+  does a whole append in one round trip, and refuses to run when its transaction
   already wrote something (the event INSERT must be the transaction's first write, or per-stream order
   could invert in the global order), or when ``synchronous_commit`` is off.
+* The append does NOT notify: a NOTIFY inside the writing transaction takes a database-wide lock at
+  commit and holds it through the WAL flush, which serialises every appending transaction (measured here:
+  8 concurrent writers fell from ≈4,400 to ≈800 commits/s). Wake-ups are sent after commit instead.
 """
 
 from __future__ import annotations
@@ -40,14 +44,36 @@ EXPECT_ANY, EXPECT_NO_STREAM, EXPECT_EXISTS = -1, -2, -3
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One step of the schema: its number, what it does, and its SQL (``{schema}``/``{channel}`` filled)."""
+    """One step of the schema: its number, what it does, and its SQL (``{schema}`` filled in)."""
 
     version: int
     description: str
     sql: str
 
 
-_V1 = """
+_GUARD = """
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION 'riverbed: the event INSERT must be the first write of its transaction'
+            USING ERRCODE = 'RB001',
+                  HINT = 'append in a transaction of its own, or append before any other write';
+    END IF;
+    IF current_setting('synchronous_commit') = 'off' THEN
+        RAISE EXCEPTION 'riverbed: synchronous_commit is off, so a commit is not durable when it returns'
+            USING ERRCODE = 'RB003', HINT = 'SET synchronous_commit = on for the event store''s role';
+    END IF;
+    SELECT max(e.version) INTO current_version
+        FROM {schema}.riverbed_events e WHERE e.stream_id = p_stream;
+    IF (p_expected = -2 AND current_version IS NOT NULL)
+       OR (p_expected = -3 AND current_version IS NULL)
+       OR (p_expected >= 0 AND current_version IS DISTINCT FROM p_expected) THEN
+        RAISE EXCEPTION 'riverbed: wrong expected version'
+            USING ERRCODE = 'RB002', DETAIL = coalesce(current_version::text, '');
+    END IF;
+"""
+"""The checks both append functions run before their INSERT (one text, so they cannot drift apart)."""
+
+_V1 = (
+    """
 CREATE TABLE {schema}.riverbed_events (
     global_position  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     transaction_id   xid8   NOT NULL DEFAULT pg_current_xact_id(),
@@ -72,46 +98,57 @@ CREATE FUNCTION {schema}.riverbed_append(
     p_stream text, p_expected bigint,
     p_ids text[], p_sources text[], p_types text[], p_times text[], p_contenttypes text[],
     p_schemas text[], p_data text[], p_binary bytea[], p_extensions text[]
-) RETURNS TABLE (global_position bigint, version bigint, transaction_id text)
+) RETURNS TABLE (first_position bigint, last_position bigint, first_version bigint, last_version bigint,
+               transaction_id text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     current_version bigint;
-BEGIN
-    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-        RAISE EXCEPTION 'riverbed: the event INSERT must be the first write of its transaction'
-            USING ERRCODE = 'RB001',
-                  HINT = 'append in a transaction of its own, or append before any other write';
-    END IF;
-    IF current_setting('synchronous_commit') = 'off' THEN
-        RAISE EXCEPTION 'riverbed: synchronous_commit is off, so a commit is not durable when it returns'
-            USING ERRCODE = 'RB003', HINT = 'SET synchronous_commit = on for the event store''s role';
-    END IF;
-    SELECT max(e.version) INTO current_version
-        FROM {schema}.riverbed_events e WHERE e.stream_id = p_stream;
-    IF (p_expected = -2 AND current_version IS NOT NULL)
-       OR (p_expected = -3 AND current_version IS NULL)
-       OR (p_expected >= 0 AND current_version IS DISTINCT FROM p_expected) THEN
-        RAISE EXCEPTION 'riverbed: wrong expected version'
-            USING ERRCODE = 'RB002', DETAIL = coalesce(current_version::text, '');
-    END IF;
-    RETURN QUERY
+BEGIN"""
+    + _GUARD
+    + """    RETURN QUERY
+        WITH inserted AS (
+            INSERT INTO {schema}.riverbed_events AS e (
+                stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
+                data, data_binary, extensions)
+            SELECT p_stream, coalesce(current_version, -1) + u.ord, u.id, u.source, u.type, u.time, u.ctype,
+                   u.dschema, u.data::json, u.raw, u.ext::json
+            FROM unnest(p_ids, p_sources, p_types, p_times, p_contenttypes, p_schemas, p_data, p_binary,
+                        p_extensions)
+                 WITH ORDINALITY AS u(id, source, type, time, ctype, dschema, data, raw, ext, ord)
+            ORDER BY u.ord
+            RETURNING e.global_position, e.version
+        )
+        SELECT min(i.global_position), max(i.global_position), min(i.version), max(i.version),
+               pg_current_xact_id()::text
+        FROM inserted i;
+END
+$fn$;
+
+CREATE FUNCTION {schema}.riverbed_append_one(
+    p_stream text, p_expected bigint,
+    p_id text, p_source text, p_type text, p_time text, p_contenttype text,
+    p_schema text, p_data text, p_binary bytea, p_extensions text
+) RETURNS TABLE (first_position bigint, last_position bigint, first_version bigint, last_version bigint,
+               transaction_id text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    current_version bigint;
+BEGIN"""
+    + _GUARD
+    + """    RETURN QUERY
         INSERT INTO {schema}.riverbed_events AS e (
             stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
             data, data_binary, extensions)
-        SELECT p_stream, coalesce(current_version, -1) + u.ord, u.id, u.source, u.type, u.time, u.ctype,
-               u.dschema, u.data::json, u.raw, u.ext::json
-        FROM unnest(p_ids, p_sources, p_types, p_times, p_contenttypes, p_schemas, p_data, p_binary,
-                    p_extensions)
-             WITH ORDINALITY AS u(id, source, type, time, ctype, dschema, data, raw, ext, ord)
-        ORDER BY u.ord
-        RETURNING e.global_position, e.version, e.transaction_id::text;
-    PERFORM pg_notify({channel}, '');
+        VALUES (p_stream, coalesce(current_version, -1) + 1, p_id, p_source, p_type, p_time, p_contenttype,
+                p_schema, p_data::json, p_binary, p_extensions::json)
+        RETURNING e.global_position, e.global_position, e.version, e.version, pg_current_xact_id()::text;
 END
 $fn$;
 """
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "events table, commit-order index, one-round-trip append function", _V1),
+    Migration(1, "events table, commit-order index, one-round-trip append functions", _V1),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -161,10 +198,7 @@ async def migrate(conn: AsyncConnection[tuple[object, ...]], schema: str, *, whe
         for step in MIGRATIONS:
             if version is not None and step.version <= version:
                 continue
-            text = step.sql.format(
-                schema=sql.Identifier(schema).as_string(conn),
-                channel=sql.Literal(channel_name(schema)).as_string(conn),
-            )
+            text = step.sql.replace("{schema}", sql.Identifier(schema).as_string(conn))
             await conn.execute(text.encode())
             await conn.execute(
                 sql.SQL("INSERT INTO {}.{} (version, description) VALUES (%s, %s)").format(
