@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import AsyncConnection, errors, sql
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from riverbed.adapters.postgres import migrations
 from riverbed.adapters.postgres.codec import SELECT_COLUMNS, Columns, decode_rows
@@ -310,8 +310,8 @@ class PostgresEventStore:
         checkpoint = await self._resolve(after)
         target_row = await self._run(self._sql["target"], ())
         target, horizon_ok = target_row[0]
-        if target is None:
-            return
+        if target is None or int(target) < checkpoint.commit:
+            return  # nothing was committed after the checkpoint when the call began
         remaining = limit
         delay = 0.001
         while remaining is None or remaining > 0:
@@ -452,6 +452,8 @@ class PostgresEventStore:
                 async with pool.connection() as conn:
                     cur = await conn.execute(query, params)
                     return await cur.fetchall() if cur.description is not None else []
+            except PoolClosed:
+                raise StoreClosed(f"the store {self.safe_url} is closed; open it again") from None
             except errors.UniqueViolation as exc:
                 version_clash = exc.diag.constraint_name == "riverbed_events_stream_version"
                 raise _Clash(version_clash=version_clash, actual=None, known=False) from None
