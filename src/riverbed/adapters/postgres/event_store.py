@@ -451,7 +451,7 @@ class PostgresEventStore:
             try:
                 async with pool.connection() as conn:
                     cur = await conn.execute(query, params)
-                    return await cur.fetchall() if cur.description is not None else []
+                    return await cur.fetchall()  # every statement of the store returns rows
             except PoolClosed:
                 raise StoreClosed(f"the store {self.safe_url} is closed; open it again") from None
             except errors.UniqueViolation as exc:
