@@ -73,19 +73,30 @@ class Columns:
             self.extensions[0],
         )
 
-    def as_params(self) -> tuple[list[Any], ...]:
-        """The arrays as positional parameters of ``riverbed_append``."""
+    def as_params(self) -> tuple[list[Any] | None, ...]:
+        """The arrays as positional parameters of ``riverbed_append``.
+
+        A column that is NULL for every event is sent as one NULL instead of an array of NULLs (``unnest``
+        pads it with NULLs), which saves dumping, sending and unpacking it.
+        """
         return (
             self.ids,
             self.sources,
             self.types,
-            self.times,
-            self.contenttypes,
-            self.schemas,
-            self.data,
-            self.binary,
-            self.extensions,
+            _or_null(self.times),
+            _or_null(self.contenttypes),
+            _or_null(self.schemas),
+            _or_null(self.data),
+            _or_null(self.binary),
+            _or_null(self.extensions),
         )
+
+
+def _or_null(column: list[Any]) -> list[Any] | None:
+    for value in column:
+        if value is not None:
+            return column
+    return None
 
 
 def encode_data(event: CloudEvent) -> tuple[str | None, bytes | None]:
