@@ -1,6 +1,6 @@
 """Proof: the PostgreSQL global order never skips an event, and a naive reader on the same workload does.
 
-16 writer connections append 20,000 events through the store's own ``riverbed_append`` function, each in
+16 writer connections commit 20,000 events through the store's own ``riverbed_append`` function, each in
 an explicit transaction with a random delay before COMMIT; 5 % of the transactions roll back and a few
 are held open for 2 s. Meanwhile a subscription runs, and is killed (cancelled, its store closed) and
 resumed from its last checkpoint on a fresh store 10 times. Afterwards the delivered events equal the
@@ -73,6 +73,7 @@ async def _writer(url: str, rng: random.Random, ledger: Ledger, quota: list[int]
             if rng.random() < ROLLBACK_RATE:
                 await conn.rollback()
                 ledger.rolled_back.update(ids)
+                quota[0] += size  # the quota counts committed events
             else:
                 await conn.commit()
                 ledger.committed.update(ids)
@@ -175,7 +176,7 @@ async def test_subscription_never_skips_and_the_naive_reader_does(pg_schema_url:
     assert len(delivered_ids) == len(set(delivered_ids)), "an event was delivered twice"
     assert not set(delivered_ids) & ledger.rolled_back, "a rolled-back event was delivered"
     assert set(delivered_ids) == ledger.committed, "delivered set differs from the committed set"
-    assert len(ledger.committed) >= EVENTS * 0.9
+    assert len(ledger.committed) >= EVENTS
     last_version: dict[str, int] = {}
     for record in subscriber.delivered:
         assert record.version == last_version.get(record.stream, -1) + 1, f"{record.stream} out of order"
