@@ -8,13 +8,19 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from riverbed.adapters.postgres.codec import Columns, decode_extensions, decode_rows, encode_extensions
-from riverbed.cloudevents.event import CloudEvent
+from riverbed.cloudevents.event import CloudEvent, ExtensionValue
 from riverbed.errors import InvalidCloudEvent
 
 
 def test_extensions_keep_their_cloudevents_types() -> None:
     when = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone(timedelta(hours=2)))
-    extensions = {"text": "x", "number": 7, "flag": True, "blob": b"\x00\xff", "at": when}
+    extensions: dict[str, ExtensionValue] = {
+        "text": "x",
+        "number": 7,
+        "flag": True,
+        "blob": b"\x00\xff",
+        "at": when,
+    }
     assert decode_extensions(encode_extensions(extensions) or "") == extensions
     assert encode_extensions({}) is None
 
