@@ -21,12 +21,21 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import AsyncConnection, errors, sql
-from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+from psycopg import AsyncConnection, errors
+from psycopg_pool import AsyncConnectionPool, PoolClosed
 
 from riverbed.adapters.postgres import migrations
-from riverbed.adapters.postgres.codec import SELECT_COLUMNS, Columns, decode_rows
+from riverbed.adapters.postgres.codec import Columns, decode_rows
+from riverbed.adapters.postgres.driver import (
+    CONNECTION_ERRORS,
+    Clash,
+    Row,
+    configure,
+    expected_code,
+    translate,
+)
 from riverbed.adapters.postgres.listener import Listener, Notifier, Wakeup
+from riverbed.adapters.postgres.statements import statements
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import (
     ConfigurationError,
@@ -55,20 +64,9 @@ from riverbed.ports.event_store_rules import (
     replayed_append,
 )
 
-Row = tuple[Any, ...]
 MAX_VERSION = 2**63 - 1
-_CONNECTION_ERRORS = (psycopg.OperationalError, PoolTimeout)
 _RETRIES = 4
 _ANY_RETRIES = 1000
-
-
-class _Clash(Exception):
-    """The append hit the version check or a unique key: decide on the error path."""
-
-    def __init__(self, *, version_clash: bool, actual: int | None, known: bool) -> None:
-        self.version_clash = version_clash
-        self.actual = actual
-        self.known = known
 
 
 class PostgresEventStore:
@@ -130,14 +128,14 @@ class PostgresEventStore:
             open=False,
             timeout=self._pool_timeout,
             kwargs={"autocommit": True},
-            configure=_configure,
+            configure=configure,
             name=f"riverbed-{id(self):x}",
         )
         try:
             await pool.open(wait=self._min_size > 0, timeout=self._pool_timeout)
             async with pool.connection() as conn:
                 await self._prepare(conn)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             await pool.close()
             raise StoreUnavailable(f"cannot connect to {self.safe_url}: {exc}") from exc
         except BaseException:
@@ -211,7 +209,7 @@ class PostgresEventStore:
             await migrations.require_current(conn, schema, where=self.safe_url)
         self.schema = schema
         self._channel = migrations.channel_name(schema)
-        self._sql = _statements(conn, schema)
+        self._sql = statements(conn, schema)
         self._notifier = Notifier(self.url, self._channel) if self._notify else None
 
     # -- writing -----------------------------------------------------------------------------------
@@ -225,13 +223,13 @@ class PostgresEventStore:
         prepared = prepare_events(stream, events)
         columns = Columns(prepared)
         if len(prepared) == 1:
-            query, params = self._sql["append_one"], (stream, _expected_code(expected), *columns.as_scalars())
+            query, params = self._sql["append_one"], (stream, expected_code(expected), *columns.as_scalars())
         else:
-            query, params = self._sql["append"], (stream, _expected_code(expected), *columns.as_params())
+            query, params = self._sql["append"], (stream, expected_code(expected), *columns.as_params())
         for _ in range(_ANY_RETRIES):
             try:
                 rows = await self._run(query, params)
-            except _Clash as clash:
+            except Clash as clash:
                 replay = await self._replay(stream, prepared, expected)
                 if replay is not None:
                     return replay
@@ -456,8 +454,8 @@ class PostgresEventStore:
                 raise StoreClosed(f"the store {self.safe_url} is closed; open it again") from None
             except errors.UniqueViolation as exc:
                 version_clash = exc.diag.constraint_name == "riverbed_events_stream_version"
-                raise _Clash(version_clash=version_clash, actual=None, known=False) from None
-            except _CONNECTION_ERRORS as exc:
+                raise Clash(version_clash=version_clash, actual=None, known=False) from None
+            except CONNECTION_ERRORS as exc:
                 # Appends are idempotent by event id and reads have no effect, so retrying is safe even
                 # when the first attempt's outcome is unknown.
                 if attempt == _RETRIES - 1:
@@ -471,95 +469,9 @@ class PostgresEventStore:
                 await asyncio.sleep(delay)
                 delay *= 3
             except psycopg.Error as exc:
-                raise _translate(exc) from exc
+                raise translate(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed(f"the store {self.safe_url} is closed; open it again")
-
-
-def _translate(exc: psycopg.Error) -> Exception:
-    """Map a server error raised by riverbed's SQL to riverbed's error tree."""
-    state = exc.sqlstate
-    if state == migrations.EXPECTED_VERSION_CLASH:
-        detail = exc.diag.message_detail or ""
-        return _Clash(version_clash=True, actual=int(detail) if detail else None, known=True)
-    if state in (migrations.NOT_FIRST_WRITE, migrations.NOT_DURABLE):
-        return ConfigurationError(f"{exc.diag.message_primary}: {exc.diag.message_hint}")
-    if isinstance(exc, psycopg.DataError):
-        return ValidationError(f"PostgreSQL refused a value of the append: {exc.diag.message_primary}")
-    return StoreUnavailable(f"PostgreSQL error {state}: {exc}")
-
-
-def _expected_code(expected: Expected) -> int:
-    if expected is ExpectedVersion.ANY:
-        return migrations.EXPECT_ANY
-    if expected is ExpectedVersion.NO_STREAM:
-        return migrations.EXPECT_NO_STREAM
-    if expected is ExpectedVersion.EXISTS:
-        return migrations.EXPECT_EXISTS
-    return int(expected)
-
-
-async def _configure(conn: AsyncConnection[Row]) -> None:
-    """Every pooled connection commits durably: ``synchronous_commit`` is never ``off`` for the store."""
-    cur = await conn.execute("SELECT current_setting('synchronous_commit')")
-    row = await cur.fetchone()
-    if row is None or row[0] == "off":
-        await conn.execute("SET synchronous_commit = on")
-
-
-def _statements(conn: AsyncConnection[Row], schema: str) -> dict[str, bytes]:
-    """Every statement the store runs, with the schema's name filled in."""
-    events = sql.SQL("{}.riverbed_events").format(sql.Identifier(schema)).as_string(conn)
-    function = sql.SQL("{}.riverbed_append").format(sql.Identifier(schema)).as_string(conn)
-    function_one = sql.SQL("{}.riverbed_append_one").format(sql.Identifier(schema)).as_string(conn)
-    horizon = "pg_snapshot_xmin(pg_current_snapshot())"
-    texts = {
-        "append": f"SELECT * FROM {function}(%s, %s, %b, %b, %b, %b, %b, %b, %b, %b, %b)",
-        "append_one": f"SELECT * FROM {function_one}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %b, %s)",
-        "places": (
-            f"SELECT event_id, stream_id, version, global_position, transaction_id::text FROM {events} "
-            "WHERE event_id = ANY(%b)"
-        ),
-        "read": (
-            f"SELECT {SELECT_COLUMNS} FROM {events} e WHERE e.stream_id = %s AND e.version >= %s "
-            "ORDER BY e.version LIMIT %s"
-        ),
-        "read_back": (
-            f"SELECT {SELECT_COLUMNS} FROM {events} e WHERE e.stream_id = %s AND e.version <= %s "
-            "ORDER BY e.version DESC LIMIT %s"
-        ),
-        # The global order: rows and horizon in ONE statement, so both come from the same snapshot.
-        "page": (
-            f"SELECT {SELECT_COLUMNS} FROM {events} e "
-            "WHERE (e.transaction_id, e.global_position) > (%s::xid8, %s) "
-            f"AND e.transaction_id < {horizon} "
-            "ORDER BY e.transaction_id, e.global_position LIMIT %s"
-        ),
-        "page_upto": (
-            f"SELECT {SELECT_COLUMNS} FROM {events} e "
-            "WHERE (e.transaction_id, e.global_position) > (%s::xid8, %s) "
-            f"AND e.transaction_id < {horizon} AND e.transaction_id <= %s::xid8 "
-            "ORDER BY e.transaction_id, e.global_position LIMIT %s"
-        ),
-        "target": (
-            f"SELECT max(transaction_id)::text, coalesce(max(transaction_id) < {horizon}, true) FROM {events}"
-        ),
-        "horizon_passed": f"SELECT %s::xid8 < {horizon}",
-        "pending": f"SELECT coalesce(max(transaction_id) >= {horizon}, false) FROM {events}",
-        "xid_of": f"SELECT transaction_id::text FROM {events} WHERE global_position = %s",
-        "version": f"SELECT max(version) FROM {events} WHERE stream_id = %s",
-        "stats": (
-            f"SELECT count(*), count(DISTINCT stream_id), coalesce(max(global_position), 0), "
-            f"{horizon}::text::bigint, count(*) FILTER (WHERE transaction_id >= {horizon}), "
-            f"(SELECT count(*) FROM pg_prepared_xacts) FROM {events}"
-        ),
-        "oldest_writer": (
-            "SELECT pid, backend_xid::text, extract(epoch FROM clock_timestamp() - xact_start), state, "
-            "datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-            "ORDER BY age(backend_xid) DESC LIMIT 1"
-        ),
-    }
-    return {name: text.encode() for name, text in texts.items()}
