@@ -127,21 +127,24 @@ $fn$;
 CREATE FUNCTION {schema}.riverbed_append_one(
     p_stream text, p_expected bigint,
     p_id text, p_source text, p_type text, p_time text, p_contenttype text,
-    p_schema text, p_data text, p_binary bytea, p_extensions text
-) RETURNS TABLE (first_position bigint, last_position bigint, first_version bigint, last_version bigint,
-               transaction_id text)
+    p_schema text, p_data text, p_binary bytea, p_extensions text,
+    OUT first_position bigint, OUT last_position bigint, OUT first_version bigint, OUT last_version bigint,
+    OUT transaction_id text
+)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     current_version bigint;
 BEGIN"""
     + _GUARD
-    + """    RETURN QUERY
-        INSERT INTO {schema}.riverbed_events AS e (
-            stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
-            data, data_binary, extensions)
-        VALUES (p_stream, coalesce(current_version, -1) + 1, p_id, p_source, p_type, p_time, p_contenttype,
-                p_schema, p_data::json, p_binary, p_extensions::json)
-        RETURNING e.global_position, e.global_position, e.version, e.version, pg_current_xact_id()::text;
+    + """    INSERT INTO {schema}.riverbed_events AS e (
+        stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
+        data, data_binary, extensions)
+    VALUES (p_stream, coalesce(current_version, -1) + 1, p_id, p_source, p_type, p_time, p_contenttype,
+            p_schema, p_data::json, p_binary, p_extensions::json)
+    RETURNING e.global_position, e.version INTO first_position, first_version;
+    last_position := first_position;
+    last_version := first_version;
+    transaction_id := pg_current_xact_id()::text;
 END
 $fn$;
 """
