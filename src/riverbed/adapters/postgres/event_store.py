@@ -281,18 +281,30 @@ class PostgresEventStore:
         query = self._sql["read_back" if backwards else "read"]
         cursor = (MAX_VERSION if backwards else 0) if from_version is None else from_version
         remaining = limit
-        while remaining is None or remaining > 0:
-            size = self._page_size if remaining is None else min(self._page_size, remaining)
-            rows = await self._run(query, (stream, cursor, size))
-            for record in decode_rows(rows):
-                yield record
-            if len(rows) < size:
-                return
-            if remaining is not None:
-                remaining -= len(rows)
-            cursor = rows[-1][3] - 1 if backwards else rows[-1][3] + 1
-            if cursor < 0:
-                return
+        if remaining == 0:
+            return
+        size = self._page_size if remaining is None else min(self._page_size, remaining)
+        # The next page is fetched while this one is decoded and consumed.
+        pending: asyncio.Future[list[Row]] | None = asyncio.ensure_future(
+            self._run(query, (stream, cursor, size))
+        )
+        try:
+            while pending is not None:
+                rows = await pending
+                pending = None
+                if remaining is not None:
+                    remaining -= len(rows)
+                if rows:
+                    cursor = rows[-1][3] - 1 if backwards else rows[-1][3] + 1
+                if len(rows) == size and cursor >= 0 and (remaining is None or remaining > 0):
+                    size = self._page_size if remaining is None else min(self._page_size, remaining)
+                    pending = asyncio.ensure_future(self._run(query, (stream, cursor, size)))
+                for record in decode_rows(rows):
+                    yield record
+        finally:
+            if pending is not None:  # the reader stopped early: drop the prefetch
+                pending.cancel()
+                pending.add_done_callback(_consume_outcome)
 
     async def read_all(
         self, *, after: After = None, limit: int | None = None
@@ -475,3 +487,9 @@ class PostgresEventStore:
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed(f"the store {self.safe_url} is closed; open it again")
+
+
+def _consume_outcome(future: asyncio.Future[list[Row]]) -> None:
+    """Mark a dropped prefetch's outcome as seen, so asyncio does not log it as lost."""
+    if not future.cancelled():
+        future.exception()
