@@ -39,12 +39,12 @@ URL = os.environ.get(
     "RIVERBED_BENCH_PG_URL",
     os.environ.get("RIVERBED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
 )
-SINGLE = 400  # single-event appends per round
+SINGLE = 300  # single-event appends per round
 CONCURRENT = 1600  # single-event appends per round, over 8 writers
-BATCHES = 40  # 100-event appends per round
+BATCHES = 30  # 100-event appends per round
 READ_EVENTS = 60_000
 STREAM_EVENTS = 10_000
-ROUNDS = 5
+ROUNDS = 7
 
 RAW_TABLE = """
 CREATE TABLE {schema}.raw_events (

@@ -25,6 +25,7 @@ from riverbed.errors import InvalidCloudEvent
 from riverbed.ports.event_store import RecordedEvent
 
 _loads = json.loads
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _fromiso = datetime.fromisoformat
 _trusted = CloudEvent.trusted
 
@@ -107,7 +108,7 @@ def encode_data(event: CloudEvent) -> tuple[str | None, bytes | None]:
     if type(data) is bytes:
         return None, data
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False), None
+        return _dumps(data), None
     except (TypeError, ValueError) as exc:
         raise InvalidCloudEvent(
             f"event {event.id!r}: data of type {type(data).__name__} cannot be stored as JSON ({exc}); "
@@ -128,7 +129,7 @@ def encode_extensions(extensions: Mapping[str, ExtensionValue]) -> str | None:
             out[name] = {"$t": format_time(value)}
         else:
             out[name] = value
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    return _dumps(out)
 
 
 def decode_extensions(text: str) -> dict[str, ExtensionValue]:
