@@ -1,15 +1,17 @@
 """The PostgreSQL event store: one-round-trip appends and a global order that never skips.
 
 * **Append** is one call of the ``riverbed_append`` function (see :mod:`.migrations`) with the events as
-  binary arrays, in an autocommit statement: the version check, the INSERT of every event and the
-  NOTIFY travel and commit together. Optimistic concurrency rides on ``UNIQUE (stream_id, version)``;
-  idempotency on ``UNIQUE (event_id)``: only when one of them fires (the error path) does the store look
-  up where the ids are and let :func:`~riverbed.ports.event_store_rules.replayed_append` decide.
+  binary arrays (``riverbed_append_one`` for a single event), in an autocommit statement: the version
+  check and the INSERT of every event travel and commit together. Optimistic concurrency rides on
+  ``UNIQUE (stream_id, version)``; idempotency on ``UNIQUE (event_id)``: only when one of them fires (the
+  error path) does the store look up where the ids are and let
+  :func:`~riverbed.ports.event_store_rules.replayed_append` decide.
 * **Global order** is ``(transaction_id, global_position)``. Readers take, in one statement, only rows
   whose writing transaction is below ``pg_snapshot_xmin(pg_current_snapshot())``: that set is final, so
   resuming after the last pair read never skips an event that committed late, and rolled-back rows never
   appear. A long-running writer delays readers (``stats().details`` names it), it never makes them skip.
-* **Subscribers** are woken by LISTEN/NOTIFY and fall back to polling with backoff.
+* **Subscribers** are woken by LISTEN/NOTIFY (sent after commit, coalesced: see :class:`.Notifier`) and
+  fall back to polling with backoff.
 """
 
 from __future__ import annotations
