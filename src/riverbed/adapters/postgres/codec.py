@@ -21,8 +21,8 @@ from typing import Any
 
 from riverbed.cloudevents.codec import format_time
 from riverbed.cloudevents.event import CloudEvent, ExtensionValue
-from riverbed.errors import InvalidCloudEvent
 from riverbed.ports.event_store import RecordedEvent
+from riverbed.ports.event_store_rules import encode_data
 
 _loads = json.loads
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -55,9 +55,13 @@ class Columns:
         self.data: list[str | None] = []
         self.binary: list[bytes | None] = []
         for event in events:
-            text, raw = encode_data(event)
-            self.data.append(text)
-            self.binary.append(raw)
+            stored = encode_data(event)  # the shared rule: every store refuses the same data
+            if isinstance(stored, bytes):
+                self.data.append(None)
+                self.binary.append(stored)
+            else:
+                self.data.append(stored)
+                self.binary.append(None)
         self.extensions = [encode_extensions(event.extensions) for event in events]
 
     def as_scalars(self) -> tuple[Any, ...]:
@@ -98,23 +102,6 @@ def _or_null(column: list[Any]) -> list[Any] | None:
         if value is not None:
             return column
     return None
-
-
-def encode_data(event: CloudEvent) -> tuple[str | None, bytes | None]:
-    """``(json_text, None)`` for JSON-able data, ``(None, bytes)`` for binary data, ``(None, None)``."""
-    data = event.data
-    if data is None:
-        return None, None
-    if type(data) is bytes:
-        return None, data
-    try:
-        return _dumps(data), None
-    except (TypeError, ValueError) as exc:
-        raise InvalidCloudEvent(
-            f"event {event.id!r}: data of type {type(data).__name__} cannot be stored as JSON ({exc}); "
-            "use JSON values (dict, list, str, int, float, bool, None) or bytes",
-            attribute="data",
-        ) from None
 
 
 def encode_extensions(extensions: Mapping[str, ExtensionValue]) -> str | None:

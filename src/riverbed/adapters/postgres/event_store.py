@@ -44,7 +44,6 @@ from riverbed.errors import (
     InvalidPosition,
     StoreClosed,
     StoreUnavailable,
-    ValidationError,
     WrongExpectedVersion,
 )
 from riverbed.ports.event_store import (
@@ -60,6 +59,7 @@ from riverbed.ports.event_store_rules import (
     StoredPlace,
     as_checkpoint,
     check_expected_argument,
+    check_from_version,
     check_limit,
     check_stream_name,
     prepare_events,
@@ -276,10 +276,7 @@ class PostgresEventStore:
         self._check_open()
         check_stream_name(stream)
         check_limit(limit)
-        if from_version is not None and (
-            isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 0
-        ):
-            raise ValidationError(f"from_version must be None or a version ≥ 0, got {from_version!r}")
+        check_from_version(from_version)
         query = self._sql["read_back" if backwards else "read"]
         cursor = (MAX_VERSION if backwards else 0) if from_version is None else from_version
         remaining = limit
