@@ -43,7 +43,8 @@ class Ledger:
     def __init__(self) -> None:
         self.committed: set[str] = set()
         self.rolled_back: set[str] = set()
-        self.attempted = 0
+        self.inserted = 0
+        self.held = 0
 
 
 async def _writer(url: str, rng: random.Random, ledger: Ledger, quota: list[int], hold: set[int]) -> None:
@@ -53,12 +54,10 @@ async def _writer(url: str, rng: random.Random, ledger: Ledger, quota: list[int]
             quota[0] -= size
             stream = f"stream-{rng.randrange(STREAMS)}"
             ids = [str(uuid.uuid4()) for _ in range(size)]
-            ledger.attempted += 1
-            number = ledger.attempted
             nones: list[str | None] = [None] * size
             params: list[Any] = [
                 stream, ids, ["/w"] * size, ["t"] * size, nones, nones, nones,
-                [f'{{"n":{number}}}'] * size, [None] * size, nones,
+                [f'{{"writer":{id(conn)}}}'] * size, [None] * size, nones,
             ]  # fmt: skip
             try:
                 await conn.execute(APPEND, params)
@@ -66,7 +65,9 @@ async def _writer(url: str, rng: random.Random, ledger: Ledger, quota: list[int]
                 await conn.rollback()  # a concurrent append took the version: retry as ANY would
                 quota[0] += size
                 continue
-            if number in hold:
+            ledger.inserted += 1  # transactions that inserted (and will commit or roll back)
+            if ledger.inserted in hold:
+                ledger.held += 1
                 await asyncio.sleep(2.0)
             else:
                 await asyncio.sleep(rng.random() * 0.004)
@@ -142,8 +143,8 @@ async def test_subscription_never_skips_and_the_naive_reader_does(pg_schema_url:
         pass
     rng = random.Random(20_000)
     ledger = Ledger()
-    expected_transactions = EVENTS // 2
-    hold = set(rng.sample(range(50, expected_transactions - 200), HELD_OPEN))
+    # About EVENTS / 2.5 transactions run (1-4 events each): hold some among the first EVENTS / 3.
+    hold = set(rng.sample(range(50, EVENTS // 3), HELD_OPEN))
     quota = [EVENTS]
 
     naive_seen: set[str] = set()
@@ -155,15 +156,20 @@ async def test_subscription_never_skips_and_the_naive_reader_does(pg_schema_url:
         *(_writer(pg_schema_url, random.Random(n), ledger, quota, hold) for n in range(WRITERS))
     )
 
+    # Kill points are spread over the writers' progress (not over wall time), so every machine, fast or
+    # slow, kills the subscription 10 times while the workload runs.
+    kill_points = sorted(rng.uniform(0.05, 0.95) * EVENTS for _ in range(KILLS))
     kills = 0
     while not writers.done() and kills < KILLS:
-        await asyncio.sleep(rng.uniform(0.2, 1.0))
-        await subscriber.kill()
-        kills += 1
-        subscriber.start()
+        await asyncio.sleep(0.01)
+        if len(ledger.committed) >= kill_points[kills]:
+            await subscriber.kill()
+            kills += 1
+            subscriber.start()
     await writers
     assert kills == KILLS, "the writers finished before the subscription was killed 10 times"
     assert ledger.rolled_back, "no transaction rolled back"
+    assert ledger.held == HELD_OPEN, "not every long transaction happened"
 
     caught_up = await _until(lambda: len(subscriber.delivered) >= len(ledger.committed), 60)
     await asyncio.sleep(0.5)  # anything extra (a duplicate, a rolled-back event) would arrive by now
