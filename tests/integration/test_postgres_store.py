@@ -209,14 +209,19 @@ async def test_a_subscription_wakes_on_notify_and_ends_with_store_closed(pg_sche
             got.append(record.version)
 
     task = asyncio.create_task(follow())
-    await asyncio.sleep(0.3)
+    for _ in range(500):
+        if store.listening:
+            break
+        await asyncio.sleep(0.02)
+    assert store.listening, "the LISTEN connection never came up"
+    await asyncio.sleep(0.2)  # the subscriber has caught up and waits (60 s) for a wake-up
     await writer.append("s", [ev()])
     await writer.close()
-    for _ in range(100):
+    for _ in range(500):
         if got:
             break
         await asyncio.sleep(0.02)
-    assert got == [0]  # with a 60 s poll interval only the NOTIFY can have woken it this fast
+    assert got == [0]  # with a 60 s poll interval only the NOTIFY can have woken it within 10 s
     await store.close()
     with pytest.raises(StoreClosed):
         await asyncio.wait_for(task, 10)

@@ -178,6 +178,11 @@ class PostgresEventStore:
         await self.close()
 
     @property
+    def listening(self) -> bool:
+        """True while this store's LISTEN connection is up (subscribers are woken by NOTIFY, not polls)."""
+        return self._wakeup.listening
+
+    @property
     def safe_url(self) -> str:
         """The URL without its password, for messages and stats."""
         parts = urlsplit(self.url)
