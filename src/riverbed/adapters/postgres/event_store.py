@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -233,7 +234,7 @@ class PostgresEventStore:
             query, params = self._sql["append_one"], (stream, expected_code(expected), *columns.as_scalars())
         else:
             query, params = self._sql["append"], (stream, expected_code(expected), *columns.as_params())
-        for _ in range(_ANY_RETRIES):
+        for attempt in range(_ANY_RETRIES):
             try:
                 rows = await self._run(query, params)
             except Clash as clash:
@@ -245,7 +246,11 @@ class PostgresEventStore:
                     expected is ExpectedVersion.ANY
                     or (expected is ExpectedVersion.EXISTS and actual is not None)
                 ):
-                    continue  # a concurrent append took the next version first: ANY/EXISTS just retry
+                    # A concurrent append took the next version first: ANY/EXISTS just retry, backing off
+                    # a little (randomised) when the stream is this hot.
+                    if attempt >= 3:
+                        await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))
+                    continue
                 raise WrongExpectedVersion(stream, expected=expected, actual=actual) from None
             first_position, last_position, first_version, last_version, xid = rows[0]
             self._appended()
