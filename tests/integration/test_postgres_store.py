@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg  # noqa: TID251 - the tests look at the server directly
 import pytest
 
+from riverbed.adapters.postgres.codec import Columns
+from riverbed.adapters.postgres.driver import refuse_append
 from riverbed.adapters.postgres.event_store import PostgresEventStore
+from riverbed.adapters.postgres.statements import append_params, statements
 from riverbed.bootstrap import init_store, open_store
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import (
@@ -72,31 +76,42 @@ async def test_the_schema_option_creates_and_uses_that_schema(pg_url: str, uniqu
             conn.execute(f'DROP SCHEMA IF EXISTS "{unique_name}" CASCADE')
 
 
-async def test_the_append_function_refuses_to_run_after_another_write(
+def append_in(
+    conn: psycopg.Connection[tuple[Any, ...]], url: str, stream: str, *events: CloudEvent
+) -> tuple[Any, ...]:
+    """Run the store's own append statement on ``conn`` (in whatever transaction it has open)."""
+    row = conn.execute(
+        statements(schema_of(url))["append_one" if len(events) == 1 else "append"],
+        append_params(stream, -1, Columns(list(events))),
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+async def test_the_append_refuses_to_write_after_another_write(
     store: PostgresEventStore, pg_schema_url: str
 ) -> None:
     with psycopg.connect(pg_schema_url) as conn:
         conn.execute("CREATE TEMP TABLE other (x int)")
         conn.execute("INSERT INTO other VALUES (1)")
-        with pytest.raises(psycopg.Error, match="first write"):
-            conn.execute(
-                "SELECT * FROM riverbed_append('s', -1, ARRAY['id1'], ARRAY['/x'], ARRAY['t'], "
-                "ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['1'], ARRAY[NULL]::bytea[], ARRAY[NULL])"
-            )
+        _, first_write, durable, position, *_ = append_in(conn, pg_schema_url, "s", ev())
+        conn.commit()
+    assert (first_write, durable, position) == (False, True, None)
     assert await store.stream_version("s") is None
+    with pytest.raises(ConfigurationError, match="first write of its transaction"):
+        refuse_append(first_write=False, durable=True)
 
 
-async def test_the_append_function_refuses_synchronous_commit_off(
+async def test_the_append_refuses_synchronous_commit_off(
     store: PostgresEventStore, pg_schema_url: str
 ) -> None:
     with psycopg.connect(pg_schema_url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
-        with pytest.raises(psycopg.Error, match="synchronous_commit"):
-            conn.execute(
-                "SELECT * FROM riverbed_append('s', -1, ARRAY['id1'], ARRAY['/x'], ARRAY['t'], "
-                "ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['1'], ARRAY[NULL]::bytea[], ARRAY[NULL])"
-            )
+        _, first_write, durable, position, *_ = append_in(conn, pg_schema_url, "s", ev(), ev())
+    assert (first_write, durable, position) == (True, False, None)
     assert await store.stream_version("s") is None
+    with pytest.raises(ConfigurationError, match="synchronous_commit is off"):
+        refuse_append(first_write=True, durable=False)
 
 
 async def test_checkpoints_are_transaction_id_and_position(store: PostgresEventStore) -> None:
@@ -126,10 +141,7 @@ async def test_a_late_committing_transaction_is_not_skipped(
 ) -> None:
     """The skip the xid8 order exists for: a lower position that commits after a higher one."""
     with psycopg.connect(pg_schema_url) as slow:
-        slow.execute(
-            "SELECT * FROM riverbed_append('slow', -1, ARRAY['slow-1'], ARRAY['/x'], ARRAY['t'], "
-            "ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['1'], ARRAY[NULL]::bytea[], ARRAY[NULL])"
-        )
+        assert append_in(slow, pg_schema_url, "slow", ev())[3] == 1
         fast = await store.append("fast", [ev()])
         stats = await store.stats()
         assert stats.details["held_back_events"] == 1
@@ -173,10 +185,7 @@ async def test_rolled_back_rows_never_appear_and_gaps_are_harmless(
     store: PostgresEventStore, pg_schema_url: str
 ) -> None:
     with psycopg.connect(pg_schema_url) as conn:
-        conn.execute(
-            "SELECT * FROM riverbed_append('gone', -1, ARRAY['gone-1'], ARRAY['/x'], ARRAY['t'], "
-            "ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['1'], ARRAY[NULL]::bytea[], ARRAY[NULL])"
-        )
+        assert append_in(conn, pg_schema_url, "gone", ev())[3] == 1
         conn.rollback()
     result = await store.append("kept", [ev()])
     assert result.first_position == 2  # position 1 was burnt by the rollback

@@ -1,6 +1,6 @@
 """Proof: the PostgreSQL global order never skips an event, and a naive reader on the same workload does.
 
-16 writer connections commit 20,000 events through the store's own ``riverbed_append`` function, each in
+16 writer connections commit 20,000 events through the store's own append statement, each in
 an explicit transaction with a random delay before COMMIT; 5 % of the transactions roll back and a few
 are held open for 2 s. Meanwhile a subscription runs, and is killed (cancelled, its store closed) and
 resumed from its last checkpoint on a fresh store 10 times. Afterwards the delivered events equal the
@@ -14,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import uuid
 from collections.abc import Callable
-from typing import Any
 
 import psycopg  # noqa: TID251 - the writers drive the append function in their own transactions
 import pytest
 
+from riverbed.adapters.postgres.codec import Columns
 from riverbed.adapters.postgres.event_store import PostgresEventStore
+from riverbed.adapters.postgres.statements import append_params, statements
+from riverbed.cloudevents.event import CloudEvent
 from riverbed.ports.event_store import Checkpoint, RecordedEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.reliability]
@@ -33,8 +34,6 @@ STREAMS = 64
 ROLLBACK_RATE = 0.05
 HELD_OPEN = 12  # transactions kept open for 2 s, spread over the run
 KILLS = 10
-
-APPEND = "SELECT * FROM riverbed_append(%s, -1, %b, %b, %b, %b, %b, %b, %b, %b::bytea[], %b)"
 
 
 class Ledger:
@@ -48,19 +47,20 @@ class Ledger:
 
 
 async def _writer(url: str, rng: random.Random, ledger: Ledger, quota: list[int], hold: set[int]) -> None:
+    append_sql = statements(url.rsplit("%3D", 1)[1])
     async with await psycopg.AsyncConnection.connect(url) as conn:
         while quota[0] > 0:
             size = rng.randint(1, 4)
             quota[0] -= size
             stream = f"stream-{rng.randrange(STREAMS)}"
-            ids = [str(uuid.uuid4()) for _ in range(size)]
-            nones: list[str | None] = [None] * size
-            params: list[Any] = [
-                stream, ids, ["/w"] * size, ["t"] * size, nones, nones, nones,
-                [f'{{"writer":{id(conn)}}}'] * size, [None] * size, nones,
-            ]  # fmt: skip
+            events = [CloudEvent(source="/w", type="t", data={"writer": id(conn)}) for _ in range(size)]
+            ids = [event.id for event in events]
+            query = append_sql["append_one" if size == 1 else "append"]
             try:
-                await conn.execute(APPEND, params)
+                cur = await conn.execute(query, append_params(stream, -1, Columns(events)))
+                inserted = await cur.fetchone()
+                assert inserted is not None
+                assert inserted[3] is not None, f"the append statement refused to write: {inserted}"
             except psycopg.errors.UniqueViolation:
                 await conn.rollback()  # a concurrent append took the version: retry as ANY would
                 quota[0] += size

@@ -31,7 +31,7 @@ _trusted = CloudEvent.trusted
 
 
 class Columns:
-    """The column arrays of one append, in the order the append function takes them."""
+    """The column arrays of one append (see :func:`~.statements.append_params`)."""
 
     __slots__ = (
         "binary",
@@ -65,7 +65,7 @@ class Columns:
         self.extensions = [encode_extensions(event.extensions) for event in events]
 
     def as_scalars(self) -> tuple[Any, ...]:
-        """The one event's values, as parameters of ``riverbed_append_one``."""
+        """The one event's values, as parameters of the one-event append statement."""
         return (
             self.ids[0],
             self.sources[0],
@@ -79,7 +79,7 @@ class Columns:
         )
 
     def as_params(self) -> tuple[list[Any] | None, ...]:
-        """The arrays as positional parameters of ``riverbed_append``.
+        """The arrays, as parameters of the batch append statement (``unnest``).
 
         A column that is NULL for every event is sent as one NULL instead of an array of NULLs (``unnest``
         pads it with NULLs), which saves dumping, sending and unpacking it.

@@ -5,13 +5,14 @@ Nothing here decides anything about events; it keeps :mod:`.event_store` about t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 
-from riverbed.adapters.postgres import migrations
 from riverbed.errors import ConfigurationError, EventStoreError, StoreUnavailable, ValidationError
 from riverbed.ports.event_store import Expected, ExpectedVersion
 
@@ -32,11 +33,6 @@ class Clash(Exception):
 def translate(exc: psycopg.Error) -> Exception:
     """Map a server error raised by riverbed's SQL to riverbed's error tree."""
     state = exc.sqlstate
-    if state == migrations.EXPECTED_VERSION_CLASH:
-        detail = exc.diag.message_detail or ""
-        return Clash(version_clash=True, actual=int(detail) if detail else None, known=True)
-    if state in (migrations.NOT_FIRST_WRITE, migrations.NOT_DURABLE):
-        return ConfigurationError(f"{exc.diag.message_primary}: {exc.diag.message_hint}")
     if isinstance(exc, psycopg.DataError):
         return ValidationError(f"PostgreSQL refused a value of the append: {exc.diag.message_primary}")
     if isinstance(exc, (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)):
@@ -54,14 +50,28 @@ def translate(exc: psycopg.Error) -> Exception:
 
 
 def expected_code(expected: Expected) -> int:
-    """The expected version as ``riverbed_append`` takes it: a version ≥ 0, or a negative code."""
+    """The expected version as the append statement takes it: a version ≥ 0, or a negative code."""
     if expected is ExpectedVersion.ANY:
-        return migrations.EXPECT_ANY
+        return -1
     if expected is ExpectedVersion.NO_STREAM:
-        return migrations.EXPECT_NO_STREAM
+        return -2
     if expected is ExpectedVersion.EXISTS:
-        return migrations.EXPECT_EXISTS
+        return -3
     return int(expected)
+
+
+def refuse_append(*, first_write: bool, durable: bool) -> None:
+    """Raise for an append the statement refused before writing, unless the expected version was why."""
+    if not first_write:
+        raise ConfigurationError(
+            "riverbed: the event INSERT must be the first write of its transaction (or a stream's order "
+            "could invert in the global order); append in a transaction of its own, or before any other write"
+        )
+    if not durable:
+        raise ConfigurationError(
+            "riverbed: synchronous_commit is off, so a commit is not durable when it returns; "
+            "SET synchronous_commit = on for the event store's role"
+        )
 
 
 async def configure(conn: AsyncConnection[Row]) -> None:
@@ -70,3 +80,17 @@ async def configure(conn: AsyncConnection[Row]) -> None:
     row = await cur.fetchone()
     if row is None or row[0] == "off":
         await conn.execute("SET synchronous_commit = on")
+
+
+def mask_password(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages and stats."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+def consume_outcome(future: asyncio.Future[list[Row]]) -> None:
+    """Mark a dropped prefetch's outcome as seen, so asyncio does not log it as lost."""
+    if not future.cancelled():
+        future.exception()

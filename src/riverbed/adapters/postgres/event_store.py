@@ -1,11 +1,10 @@
 """The PostgreSQL event store: one-round-trip appends and a global order that never skips.
 
-* **Append** is one call of the ``riverbed_append`` function (see :mod:`.migrations`) with the events as
-  binary arrays (``riverbed_append_one`` for a single event), in an autocommit statement: the version
-  check and the INSERT of every event travel and commit together. Optimistic concurrency rides on
-  ``UNIQUE (stream_id, version)``; idempotency on ``UNIQUE (event_id)``: only when one of them fires (the
-  error path) does the store look up where the ids are and let
-  :func:`~riverbed.ports.event_store_rules.replayed_append` decide.
+* **Append** is one statement (see :mod:`.statements`) with the events as binary arrays, in autocommit:
+  the first-write and durability checks, the version check and the INSERT of every event travel and
+  commit together. Optimistic concurrency rides on ``UNIQUE (stream_id, version)``; idempotency on
+  ``UNIQUE (event_id)``: only when one of them fires (the error path) does the store look up where the
+  ids are and let :func:`~riverbed.ports.event_store_rules.replayed_append` decide.
 * **Global order** is ``(transaction_id, global_position)``. Readers take, in one statement, only rows
   whose writing transaction is below ``pg_snapshot_xmin(pg_current_snapshot())``: that set is final, so
   resuming after the last pair read never skips an event that committed late, and rolled-back rows never
@@ -19,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import AsyncConnection, errors
@@ -34,11 +33,14 @@ from riverbed.adapters.postgres.driver import (
     Clash,
     Row,
     configure,
+    consume_outcome,
     expected_code,
+    mask_password,
+    refuse_append,
     translate,
 )
 from riverbed.adapters.postgres.listener import Listener, Notifier, Wakeup
-from riverbed.adapters.postgres.statements import statements
+from riverbed.adapters.postgres.statements import append_params, statements
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import (
     ConfigurationError,
@@ -186,11 +188,7 @@ class PostgresEventStore:
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages and stats."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
+        return mask_password(self.url)
 
     async def _resolve_schema(self, conn: AsyncConnection[Row]) -> str:
         if self._schema_option is not None:
@@ -217,7 +215,7 @@ class PostgresEventStore:
             await migrations.require_current(conn, schema, where=self.safe_url)
         self.schema = schema
         self._channel = migrations.channel_name(schema)
-        self._sql = statements(conn, schema)
+        self._sql = statements(schema)
         self._notifier = Notifier(self.url, self._channel) if self._notify else None
 
     # -- writing -----------------------------------------------------------------------------------
@@ -229,14 +227,24 @@ class PostgresEventStore:
         self._check_open()
         expected = check_expected_argument(expected_version)
         prepared = prepare_events(stream, events)
-        columns = Columns(prepared)
-        if len(prepared) == 1:
-            query, params = self._sql["append_one"], (stream, expected_code(expected), *columns.as_scalars())
-        else:
-            query, params = self._sql["append"], (stream, expected_code(expected), *columns.as_params())
+        query = self._sql["append_one" if len(prepared) == 1 else "append"]
+        params = append_params(stream, expected_code(expected), Columns(prepared))
         for attempt in range(_ANY_RETRIES):
             try:
                 rows = await self._run(query, params)
+                (
+                    current,
+                    first_write,
+                    durable,
+                    first_position,
+                    last_position,
+                    first_version,
+                    last_version,
+                    xid,
+                ) = rows[0]
+                if first_position is None:
+                    refuse_append(first_write=first_write, durable=durable)
+                    raise Clash(version_clash=True, actual=current, known=True)
             except Clash as clash:
                 replay = await self._replay(stream, prepared, expected)
                 if replay is not None:
@@ -252,7 +260,6 @@ class PostgresEventStore:
                         await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))
                     continue
                 raise WrongExpectedVersion(stream, expected=expected, actual=actual) from None
-            first_position, last_position, first_version, last_version, xid = rows[0]
             self._appended()
             return AppendResult(
                 stream=stream,
@@ -313,7 +320,7 @@ class PostgresEventStore:
         finally:
             if pending is not None:  # the reader stopped early: drop the prefetch
                 pending.cancel()
-                pending.add_done_callback(_consume_outcome)
+                pending.add_done_callback(consume_outcome)
 
     async def read_all(
         self, *, after: After = None, limit: int | None = None
@@ -421,16 +428,8 @@ class PostgresEventStore:
         self._check_open()
         counts = (await self._run(self._sql["stats"], ()))[0]
         oldest = await self._run(self._sql["oldest_writer"], ())
-        writer = None
-        if oldest:
-            pid, xid, age, state, database = oldest[0]
-            writer = {
-                "pid": pid,
-                "xid": xid,
-                "age_seconds": float(age or 0),
-                "state": state,
-                "database": database,
-            }
+        names = ("pid", "xid", "age_seconds", "state", "database")
+        writer = dict(zip(names, oldest[0], strict=True)) if oldest else None
         return StoreStats(
             url=self.safe_url,
             events=int(counts[0]),
@@ -460,7 +459,7 @@ class PostgresEventStore:
             self._listener = Listener(self.url, self._channel, self._wakeup, {})
             self._listener.start()
 
-    async def _run(self, query: bytes, params: Sequence[Any]) -> list[Row]:
+    async def _run(self, query: bytes, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
         """Run one statement on a pooled connection; retry on a lost connection, translate errors."""
         delay = 0.05
         for attempt in range(_RETRIES):
@@ -496,9 +495,3 @@ class PostgresEventStore:
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed(f"the store {self.safe_url} is closed; open it again")
-
-
-def _consume_outcome(future: asyncio.Future[list[Row]]) -> None:
-    """Mark a dropped prefetch's outcome as seen, so asyncio does not log it as lost."""
-    if not future.cancelled():
-        future.exception()

@@ -12,10 +12,9 @@ Why the layout looks like this (see docs/event-store-postgres.md):
   snapshot's xmin, which is a set that can no longer grow.
 * ``UNIQUE (stream_id, version)`` is the optimistic concurrency check; ``UNIQUE (event_id)`` is the
   idempotency key. Both are enforced by the single INSERT of an append, whatever the isolation level.
-* ``riverbed_append`` (and ``riverbed_append_one``, its cheaper twin for the common one-event append)
-  does a whole append in one round trip, and refuses to run when its transaction
-  already wrote something (the event INSERT must be the transaction's first write, or per-stream order
-  could invert in the global order), or when ``synchronous_commit`` is off.
+* An append is one statement (see :mod:`.statements`), not a function: it refuses to write when its
+  transaction already wrote something (the event INSERT must be the transaction's first write, or
+  per-stream order could invert in the global order), or when ``synchronous_commit`` is off.
 * The append does NOT notify: a NOTIFY inside the writing transaction takes a database-wide lock at
   commit and holds it through the WAL flush, which serialises every appending transaction (measured here:
   8 concurrent writers fell from ≈4,400 to ≈800 commits/s). Wake-ups are sent after commit instead.
@@ -31,15 +30,6 @@ from riverbed.errors import ConfigurationError, SchemaVersionMismatch
 
 MIGRATIONS_TABLE = "riverbed_migrations"
 EVENTS_TABLE = "riverbed_events"
-APPEND_FUNCTION = "riverbed_append"
-
-# SQLSTATEs raised by riverbed_append (class RB is free for applications).
-NOT_FIRST_WRITE = "RB001"
-EXPECTED_VERSION_CLASH = "RB002"
-NOT_DURABLE = "RB003"
-
-# The expected-version codes riverbed_append takes besides an exact version >= 0.
-EXPECT_ANY, EXPECT_NO_STREAM, EXPECT_EXISTS = -1, -2, -3
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,29 +41,7 @@ class Migration:
     sql: str
 
 
-_GUARD = """
-    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-        RAISE EXCEPTION 'riverbed: the event INSERT must be the first write of its transaction'
-            USING ERRCODE = 'RB001',
-                  HINT = 'append in a transaction of its own, or append before any other write';
-    END IF;
-    IF current_setting('synchronous_commit') = 'off' THEN
-        RAISE EXCEPTION 'riverbed: synchronous_commit is off, so a commit is not durable when it returns'
-            USING ERRCODE = 'RB003', HINT = 'SET synchronous_commit = on for the event store''s role';
-    END IF;
-    SELECT max(e.version) INTO current_version
-        FROM {schema}.riverbed_events e WHERE e.stream_id = p_stream;
-    IF (p_expected = -2 AND current_version IS NOT NULL)
-       OR (p_expected = -3 AND current_version IS NULL)
-       OR (p_expected >= 0 AND current_version IS DISTINCT FROM p_expected) THEN
-        RAISE EXCEPTION 'riverbed: wrong expected version'
-            USING ERRCODE = 'RB002', DETAIL = coalesce(current_version::text, '');
-    END IF;
-"""
-"""The checks both append functions run before their INSERT (one text, so they cannot drift apart)."""
-
-_V1 = (
-    """
+_V1 = """
 CREATE TABLE {schema}.riverbed_events (
     global_position  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     transaction_id   xid8   NOT NULL DEFAULT pg_current_xact_id(),
@@ -93,66 +61,9 @@ CREATE TABLE {schema}.riverbed_events (
     CONSTRAINT riverbed_events_event_id UNIQUE (event_id)
 );
 CREATE INDEX riverbed_events_commit_order ON {schema}.riverbed_events (transaction_id, global_position);
-
-CREATE FUNCTION {schema}.riverbed_append(
-    p_stream text, p_expected bigint,
-    p_ids text[], p_sources text[], p_types text[], p_times text[], p_contenttypes text[],
-    p_schemas text[], p_data text[], p_binary bytea[], p_extensions text[]
-) RETURNS TABLE (first_position bigint, last_position bigint, first_version bigint, last_version bigint,
-               transaction_id text)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    current_version bigint;
-BEGIN"""
-    + _GUARD
-    + """    RETURN QUERY
-        WITH inserted AS (
-            INSERT INTO {schema}.riverbed_events AS e (
-                stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
-                data, data_binary, extensions)
-            SELECT p_stream, coalesce(current_version, -1) + u.ord, u.id, u.source, u.type, u.time, u.ctype,
-                   u.dschema, u.data::json, u.raw, u.ext::json
-            FROM unnest(p_ids, p_sources, p_types, p_times, p_contenttypes, p_schemas, p_data, p_binary,
-                        p_extensions)
-                 WITH ORDINALITY AS u(id, source, type, time, ctype, dschema, data, raw, ext, ord)
-            ORDER BY u.ord
-            RETURNING e.global_position, e.version
-        )
-        SELECT min(i.global_position), max(i.global_position), min(i.version), max(i.version),
-               pg_current_xact_id()::text
-        FROM inserted i;
-END
-$fn$;
-
-CREATE FUNCTION {schema}.riverbed_append_one(
-    p_stream text, p_expected bigint,
-    p_id text, p_source text, p_type text, p_time text, p_contenttype text,
-    p_schema text, p_data text, p_binary bytea, p_extensions text,
-    OUT first_position bigint, OUT last_position bigint, OUT first_version bigint, OUT last_version bigint,
-    OUT transaction_id text
-)
-LANGUAGE plpgsql AS $fn$
-DECLARE
-    current_version bigint;
-BEGIN"""
-    + _GUARD
-    + """    INSERT INTO {schema}.riverbed_events AS e (
-        stream_id, version, event_id, source, type, time, datacontenttype, dataschema,
-        data, data_binary, extensions)
-    VALUES (p_stream, coalesce(current_version, -1) + 1, p_id, p_source, p_type, p_time, p_contenttype,
-            p_schema, p_data::json, p_binary, p_extensions::json)
-    RETURNING e.global_position, e.version INTO first_position, first_version;
-    last_position := first_position;
-    last_version := first_version;
-    transaction_id := pg_current_xact_id()::text;
-END
-$fn$;
 """
-)
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "events table, commit-order index, one-round-trip append functions", _V1),
-)
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "events table with the commit-order index", _V1),)
 LATEST = MIGRATIONS[-1].version
 
 

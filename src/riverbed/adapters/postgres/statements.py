@@ -1,7 +1,14 @@
 """Every SQL statement the PostgreSQL event store runs, with its schema's name filled in.
 
-The read statements are where the global order lives: rows and the xmin horizon come from ONE statement
-(so from one snapshot), and only rows whose transaction id is below the horizon are taken, in
+**Appends** are one statement each (one round trip, autocommit): a ``cur`` CTE reads the stream's current
+version and checks, before anything is written, that this is the first write of its transaction (see
+the first-write rule in docs/event-store-postgres.md) and that ``synchronous_commit`` is not off; the
+INSERT runs only when those checks and the expected version hold. The statement always returns one row,
+so a refused append says why (``first_write``, ``durable``, the current version) without a second query;
+a lost race surfaces as a unique violation.
+
+**Reads** are where the global order lives: rows and the xmin horizon come from ONE statement (so from
+one snapshot), and only rows whose transaction id is below the horizon are taken, in
 ``(transaction_id, global_position)`` order.
 """
 
@@ -9,20 +16,79 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import sql
 
-from riverbed.adapters.postgres.codec import SELECT_COLUMNS
+from riverbed.adapters.postgres.codec import SELECT_COLUMNS, Columns
+
+_CURRENT = """
+WITH cur AS (
+    SELECT max(e.version) AS v,
+           pg_current_xact_id_if_assigned() IS NULL AS first_write,
+           current_setting('synchronous_commit') <> 'off' AS durable
+    FROM {events} e WHERE e.stream_id = %(stream)s
+)"""
+"""The stream's version and the append's preconditions, evaluated before the INSERT reads ``cur``."""
+
+_ALLOWED = (
+    "cur.first_write AND cur.durable AND (%(expected)s = -1 OR (%(expected)s = -2 AND cur.v IS NULL) "
+    "OR (%(expected)s = -3 AND cur.v IS NOT NULL) OR cur.v = %(expected)s)"
+)
+"""When the INSERT may run; ``expected`` is a version ≥ 0 or -1 (any), -2 (no stream), -3 (exists)."""
+
+_COLUMNS = (
+    "stream_id, version, event_id, source, type, time, datacontenttype, dataschema, data, data_binary, "
+    "extensions"
+)
+
+_APPEND_ONE = (
+    _CURRENT
+    + f""", ins AS (
+    INSERT INTO {{events}} ({_COLUMNS})
+    SELECT %(stream)s, coalesce(cur.v, -1) + 1, %(id)s, %(source)s, %(type)s, %(time)s, %(ctype)s,
+           %(dschema)s, %(data)s::json, %(raw)b::bytea, %(ext)s::json
+    FROM cur WHERE {_ALLOWED}
+    RETURNING global_position, version
+)
+SELECT cur.v, cur.first_write, cur.durable, ins.global_position, ins.global_position, ins.version,
+       ins.version, pg_current_xact_id_if_assigned()::text
+FROM cur LEFT JOIN ins ON true"""
+)
+
+_APPEND_MANY = (
+    _CURRENT
+    + f""", ins AS (
+    INSERT INTO {{events}} ({_COLUMNS})
+    SELECT %(stream)s, coalesce(cur.v, -1) + u.ord, u.id, u.source, u.type, u.time, u.ctype, u.dschema,
+           u.data::json, u.raw, u.ext::json
+    FROM cur, unnest(%(id)b::text[], %(source)b::text[], %(type)b::text[], %(time)b::text[],
+                     %(ctype)b::text[], %(dschema)b::text[], %(data)b::text[], %(raw)b::bytea[],
+                     %(ext)b::text[])
+              WITH ORDINALITY AS u(id, source, type, time, ctype, dschema, data, raw, ext, ord)
+    WHERE {_ALLOWED}
+    ORDER BY u.ord
+    RETURNING global_position, version
+)
+SELECT cur.v, cur.first_write, cur.durable, min(ins.global_position), max(ins.global_position),
+       min(ins.version), max(ins.version), pg_current_xact_id_if_assigned()::text
+FROM cur LEFT JOIN ins ON true
+GROUP BY cur.v, cur.first_write, cur.durable"""
+)
 
 
-def statements(conn: AsyncConnection[Any], schema: str) -> dict[str, bytes]:
+def append_params(stream: str, expected: int, columns: Columns) -> dict[str, Any]:
+    """The parameters of the ``append`` (several events) or ``append_one`` statement."""
+    names = ("id", "source", "type", "time", "ctype", "dschema", "data", "raw", "ext")
+    values = columns.as_scalars() if len(columns.ids) == 1 else columns.as_params()
+    return {"stream": stream, "expected": expected, **dict(zip(names, values, strict=True))}
+
+
+def statements(schema: str) -> dict[str, bytes]:
     """Every statement the store runs, with the schema's name filled in."""
-    events = sql.SQL("{}.riverbed_events").format(sql.Identifier(schema)).as_string(conn)
-    function = sql.SQL("{}.riverbed_append").format(sql.Identifier(schema)).as_string(conn)
-    function_one = sql.SQL("{}.riverbed_append_one").format(sql.Identifier(schema)).as_string(conn)
+    events = sql.SQL("{}.riverbed_events").format(sql.Identifier(schema)).as_string()
     horizon = "pg_snapshot_xmin(pg_current_snapshot())"
     texts = {
-        "append": f"SELECT * FROM {function}(%s, %s, %b, %b, %b, %b, %b, %b, %b, %b, %b)",
-        "append_one": f"SELECT * FROM {function_one}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %b, %s)",
+        "append": _APPEND_MANY.replace("{events}", events),
+        "append_one": _APPEND_ONE.replace("{events}", events),
         "places": (
             f"SELECT event_id, stream_id, version, global_position, transaction_id::text FROM {events} "
             "WHERE event_id = ANY(%b)"
@@ -61,8 +127,8 @@ def statements(conn: AsyncConnection[Any], schema: str) -> dict[str, bytes]:
             f"(SELECT count(*) FROM pg_prepared_xacts) FROM {events}"
         ),
         "oldest_writer": (
-            "SELECT pid, backend_xid::text, extract(epoch FROM clock_timestamp() - xact_start), state, "
-            "datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+            "SELECT pid, backend_xid::text, extract(epoch FROM clock_timestamp() - xact_start)::float8, "
+            "state, datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
             "ORDER BY age(backend_xid) DESC LIMIT 1"
         ),
     }
