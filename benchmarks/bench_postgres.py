@@ -191,6 +191,12 @@ async def interleaved(count: int, contestants: dict[str, Callable[[], Awaitable[
 
 async def run(report: Report) -> None:
     """Every PostgreSQL scenario; see the module docstring."""
+    try:
+        probe = await psycopg.AsyncConnection.connect(URL, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        print(f"  postgres | skipped: no PostgreSQL server at {URL} ({exc})", flush=True)
+        return
+    await probe.close()
     async with Bench(report) as bench:
         await _single_writer(bench, report)
         await _concurrent_writers(bench, report)
