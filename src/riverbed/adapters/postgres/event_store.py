@@ -268,7 +268,7 @@ class PostgresEventStore:
                 first_position=first_position,
                 last_position=last_position,
                 checkpoint=Checkpoint(int(xid), last_position),
-                event_ids=tuple(event.id for event in prepared),
+                event_ids=tuple([event.id for event in prepared]),
             )
         raise WrongExpectedVersion(stream, expected=expected, actual=await self.stream_version(stream))
 
@@ -467,9 +467,12 @@ class PostgresEventStore:
             if pool is None or self._closed:
                 raise StoreClosed(f"the store {self.safe_url} is closed; open it again")
             try:
-                async with pool.connection() as conn:
+                conn = await pool.getconn()  # putconn replaces a broken connection; autocommit: no txn
+                try:
                     cur = await conn.execute(query, params)
                     return await cur.fetchall()  # every statement of the store returns rows
+                finally:
+                    await pool.putconn(conn)
             except PoolClosed:
                 raise StoreClosed(f"the store {self.safe_url} is closed; open it again") from None
             except errors.UniqueViolation as exc:
