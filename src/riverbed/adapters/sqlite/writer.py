@@ -271,7 +271,8 @@ def _look_up(
     for start in range(0, len(rest), _LOOKUP_CHUNK):
         chunk = rest[start : start + _LOOKUP_CHUNK]
         found += conn.execute(
-            f"SELECT id, stream, version, position FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            f"SELECT id, stream, version, position FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
         ).fetchall()
     for event_id, place_stream, version, position in found:
         stored[event_id] = StoredPlace(place_stream, version, position)
