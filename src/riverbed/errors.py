@@ -22,7 +22,8 @@ The tree::
     │   ├── StoreClosed               the store was closed (or never opened)
     │   ├── StoreFailed               an I/O error happened; the store refuses writes until reopened
     │   ├── StoreCorrupted            the integrity check on open failed
-    │   └── SchemaVersionMismatch     the store was created by a newer riverbed
+    │   ├── SchemaVersionMismatch     the store was created by a newer riverbed
+    │   └── StoreUnavailable          (also ServiceUnavailable) the store's server cannot be reached now
     ├── BusError                      the bus (rapids, rivers, ponds) failed or refused
     │   ├── TopologyDrift             the broker's topology is incompatible with the declared one
     │   ├── BusClosed                 the bus was closed (or never opened)
@@ -195,3 +196,11 @@ class ServiceUnavailable(RiverbedError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StoreUnavailable(EventStoreError, ServiceUnavailable):
+    """The store's server cannot be reached right now (connection lost, server restarting).
+
+    Retry the same call: appends are idempotent by event id, so retrying an append whose outcome was
+    unknown never stores it twice.
+    """

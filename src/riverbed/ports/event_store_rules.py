@@ -90,6 +90,10 @@ def prepare_events(stream: str, events: Sequence[CloudEvent]) -> list[CloudEvent
     return prepared
 
 
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+"""Compact JSON refusing NaN: one encoder for every call (``json.dumps`` with options builds one per call)."""
+
+
 def encode_data(event: CloudEvent) -> str | bytes | None:
     """The stored form of ``event.data``: ``bytes`` as they are, anything else as compact JSON text.
 
@@ -100,7 +104,7 @@ def encode_data(event: CloudEvent) -> str | bytes | None:
     if data is None or type(data) is bytes:
         return data
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _encode_json(data)
     except (TypeError, ValueError) as exc:
         raise InvalidCloudEvent(
             f"event {event.id!r}: data of type {type(data).__name__} cannot be stored as JSON ({exc}); "
