@@ -61,6 +61,33 @@ def create_store(url: str, **options: Any) -> OpenableStore:
     )
 
 
+def create_snapshot_store(url: str) -> Any:
+    """Build (but do not open) the snapshot store for ``url`` (same schemes as the event store).
+
+    It is opened with ``await snapshots.open()`` (memory needs nothing) and closed with ``close()``.
+    """
+    scheme = urlsplit(url).scheme.lower() if isinstance(url, str) and "://" in url else ""
+    if scheme == "memory":
+        from riverbed.adapters.memory.snapshot_store import MemorySnapshotStore
+
+        return MemorySnapshotStore()
+    if scheme == "sqlite":
+        from riverbed.adapters.sqlite.snapshot_store import SQLiteSnapshotStore
+
+        return SQLiteSnapshotStore(url)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from riverbed.adapters.postgres.snapshot_store import PostgresSnapshotStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"the PostgreSQL snapshot store needs its driver: pip install 'riverbed[postgres]' ({exc})"
+            ) from exc
+        return PostgresSnapshotStore(url)
+    raise InvalidStoreUrl(
+        f"{url!r} is not a snapshot store URL; use memory://, sqlite:///file.db or postgresql://"
+    )
+
+
 class open_store:
     """Open an event store by URL: ``async with open_store("sqlite:///bank.db") as store: ...``.
 

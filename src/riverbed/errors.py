@@ -12,6 +12,8 @@ The tree::
     ├── ValidationError               (also ValueError) bad input that was refused before any effect
     │   ├── InvalidCloudEvent         a CloudEvent attribute breaks a rule of the spec
     │   ├── InvalidMessage            a command or event that does not fit its model
+    │   │   └── InvalidCommand        a command refused at the boundary (``errors`` lists each field)
+    │   ├── UnknownCommand            a command name or class that no service handles
     │   ├── InvalidPosition           a position or checkpoint that does not exist or cannot be parsed
     │   └── InvalidTopology           rapids/rivers/ponds declared inconsistently (names, filters, links)
     ├── UnknownEventType              a type name with no registered class (names the type and stream)
@@ -32,6 +34,9 @@ The tree::
     │   ├── ParkedMessageNotFound     no parked message has that id
     │   └── DeliveryFailed            a webhook delivery failed for good (after its retries)
     └── ServiceUnavailable            a retryable refusal (subclasses carry retry hints)
+        ├── ServiceStarting           the service has not started replaying yet
+        ├── ServiceReplaying          the service is catching up (carries events done / behind)
+        └── ServiceDraining           the service is stopping: in-flight work finishes, new work is refused
 """
 
 from __future__ import annotations
@@ -66,6 +71,30 @@ class InvalidCloudEvent(ValidationError):
 
 class InvalidMessage(ValidationError):
     """A command or event does not fit its declared model."""
+
+
+class InvalidCommand(InvalidMessage):
+    """A command refused at the boundary before any effect.
+
+    ``command`` names the command; ``errors`` lists one dict per problem (``loc``, ``msg``, ``type``), the
+    shape pydantic uses, so a gateway can show each field's problem.
+    """
+
+    def __init__(self, command: str, errors: list[dict[str, object]]) -> None:
+        shown = "; ".join(f"{_where(e.get('loc'))}: {e.get('msg')}" for e in errors)
+        super().__init__(f"command {command!r} is not valid: {shown}; fix the fields named and resend")
+        self.command = command
+        self.errors = errors
+
+
+def _where(loc: object) -> str:
+    if isinstance(loc, (list, tuple)) and loc:
+        return ".".join(str(part) for part in loc)
+    return "(command)"
+
+
+class UnknownCommand(ValidationError):
+    """No service handles this command name or class."""
 
 
 class InvalidPosition(ValidationError):
@@ -204,3 +233,31 @@ class StoreUnavailable(EventStoreError, ServiceUnavailable):
     Retry the same call: appends are idempotent by event id, so retrying an append whose outcome was
     unknown never stores it twice.
     """
+
+
+class ServiceStarting(ServiceUnavailable):
+    """The service has not begun serving; retry shortly."""
+
+
+class ServiceReplaying(ServiceUnavailable):
+    """The service is replaying what it must fold before deciding; retry after ``retry_after`` seconds.
+
+    ``events_done`` is how many events it has folded so far and ``events_behind`` how many remain (an
+    estimate while the store keeps growing).
+    """
+
+    def __init__(
+        self, service: str, *, events_done: int, events_behind: int, retry_after: float = 1.0
+    ) -> None:
+        super().__init__(
+            f"service {service!r} is replaying ({events_done} events done, {events_behind} behind); "
+            f"retry in {retry_after:g}s",
+            retry_after=retry_after,
+        )
+        self.service = service
+        self.events_done = events_done
+        self.events_behind = events_behind
+
+
+class ServiceDraining(ServiceUnavailable):
+    """The service is draining or stopped: it finishes in-flight commands and refuses new ones."""
