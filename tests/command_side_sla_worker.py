@@ -68,7 +68,7 @@ async def main(url: str, role: str, accounts: int, commands: int, seed: int, out
 
         await asyncio.gather(*(work() for _ in range(CONCURRENCY)))
         await runner.stop(grace=30)
-    Path(out).write_text(json.dumps(results))
+    await asyncio.to_thread(Path(out).write_text, json.dumps(results))
 
 
 if __name__ == "__main__":
