@@ -24,6 +24,10 @@ from tests.command_side_support import deposits_service, withdrawals_service
 CONCURRENCY = 8
 
 
+def _ready_count(out: str) -> int:
+    return len(list(Path(out).parent.glob("*.ready")))
+
+
 async def main(url: str, role: str, accounts: int, commands: int, seed: int, out: str) -> None:
     rng = random.Random(seed)
     options = ServiceOptions(max_attempts=200)
@@ -33,6 +37,10 @@ async def main(url: str, role: str, accounts: int, commands: int, seed: int, out
         else:
             runner = ServiceRunner(withdrawals_service(store, account_decider, options=options))
         await runner.start()
+        # a barrier: both processes start hammering together, so their commands really interleave
+        await asyncio.to_thread(Path(f"{out}.ready").touch)
+        while await asyncio.to_thread(_ready_count, out) < 2:
+            await asyncio.sleep(0.01)
         plan: list[tuple[str, Any]] = []
         for i in range(commands):
             account = f"acc{rng.randrange(accounts)}"
@@ -68,7 +76,8 @@ async def main(url: str, role: str, accounts: int, commands: int, seed: int, out
 
         await asyncio.gather(*(work() for _ in range(CONCURRENCY)))
         await runner.stop(grace=30)
-    await asyncio.to_thread(Path(out).write_text, json.dumps(results))
+    report = {"conflicts": runner.service.conflicts, "results": results}
+    await asyncio.to_thread(Path(out).write_text, json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -139,6 +139,8 @@ class CommandService(Generic[S]):
             if snapshots is None:
                 raise TypeError(f"service {name!r}: snapshot_every needs a snapshot store")
             self.snapshotter = Snapshotter(snapshots, self.decider, every=self.options.snapshot_every)
+        self.conflicts = 0
+        """Version clashes met so far (each one cost a re-load and a re-decide)."""
         self._cache: OrderedDict[str, tuple[S, int | None]] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -262,6 +264,7 @@ class CommandService(Generic[S]):
                 appended = await self.store.append(stream, records, expected_version=expected)
             except WrongExpectedVersion as exc:
                 clash = exc
+                self.conflicts += 1
                 self._cache.pop(stream, None)
                 continue
             except DuplicateEventId as exc:
