@@ -12,6 +12,7 @@ import asyncio
 import json
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,12 @@ from tests.command_side_support import deposits_service, withdrawals_service
 CONCURRENCY = 8
 
 
-def _ready_count(out: str) -> int:
-    return len(list(Path(out).parent.glob("*.ready")))
+def _meet_peer(out: str) -> None:
+    """Announce readiness, then wait (up to a minute) until the other process is ready too."""
+    Path(f"{out}.ready").touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(out).parent.glob("*.ready"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 async def main(url: str, role: str, accounts: int, commands: int, seed: int, out: str) -> None:
@@ -38,9 +43,7 @@ async def main(url: str, role: str, accounts: int, commands: int, seed: int, out
             runner = ServiceRunner(withdrawals_service(store, account_decider, options=options))
         await runner.start()
         # a barrier: both processes start hammering together, so their commands really interleave
-        await asyncio.to_thread(Path(f"{out}.ready").touch)
-        while await asyncio.to_thread(_ready_count, out) < 2:
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(_meet_peer, out)
         plan: list[tuple[str, Any]] = []
         for i in range(commands):
             account = f"acc{rng.randrange(accounts)}"
