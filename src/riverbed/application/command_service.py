@@ -4,8 +4,8 @@
 
 1. **Deduplicate.** A command id already handled by this service returns its first result and appends
    nothing (see :mod:`riverbed.application.command_index` for why this holds across replicas and crashes).
-2. **Load** the stream's state: from the in-process cache (then only newer events are read), else from a
-   snapshot plus the events after it, else by folding the whole stream. Stored events are upcast and
+2. **Load** the stream's state: from the in-process cache (trusted optimistically: no read at all), else
+   from a snapshot plus the events after it, else by folding the whole stream. Stored events are upcast and
    decoded on the way (:mod:`riverbed.application.event_decoder`).
 3. **Decide** with the aggregate (refusals are events), then **append** the events with the version that
    was loaded as the expected version, as CloudEvents carrying ``commandid``, ``correlationid``,
@@ -217,10 +217,8 @@ class CommandService(Generic[S]):
         place = self.index.get(command_id, tenant)
         if place is not None:
             return await self._stored_result(command_id, place)
-        ids = [
-            str(uuid.uuid5(_ID_NAMESPACE, f"{self.source}\x00{tenant or ''}\x00{command_id}\x00{i}"))
-            for i in range(64)
-        ]
+        id_prefix = f"{self.source}\x00{tenant or ''}\x00{command_id}\x00"
+        ids: list[str] = []
         extensions: dict[str, ExtensionValue] = {
             COMMAND_ID: command_id,
             "correlationid": correlation_id or command_id,
@@ -232,20 +230,17 @@ class CommandService(Generic[S]):
             extensions[TENANT] = tenant
         clash: WrongExpectedVersion | None = None
         for _attempt in range(self.options.max_attempts):
-            loaded = await self.load(stream, command_id=command_id)
+            cached = self._cache.get(stream) if clash is None else None
+            # Optimistic: a cached state is trusted without a read. If another writer moved the stream,
+            # the append below clashes, the cache entry is dropped and the next attempt reads the store.
+            loaded = Loaded(*cached) if cached is not None else await self.load(stream, command_id=command_id)
             if loaded.duplicate is not None:
                 return await self._stored_result(command_id, loaded.duplicate)
             events = decide_all(self.decider, loaded.state, command)
             if not events:
                 return CommandResult(command_id, stream, (), (), loaded.version)
-            while len(ids) < len(events):
-                ids.append(
-                    str(
-                        uuid.uuid5(
-                            _ID_NAMESPACE, f"{self.source}\x00{tenant or ''}\x00{command_id}\x00{len(ids)}"
-                        )
-                    )
-                )
+            while len(ids) < len(events):  # derived, so a re-decided command reuses the same ids
+                ids.append(str(uuid.uuid5(_ID_NAMESPACE, f"{id_prefix}{len(ids)}")))
             now = self._clock()
             records = [
                 to_cloudevent(
