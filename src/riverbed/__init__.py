@@ -3,15 +3,30 @@
 The public API is exactly what ``__all__`` lists (a test pins it).
 """
 
+from riverbed.application.command_result import CommandResult
+from riverbed.application.command_service import CommandService, ServiceOptions
 from riverbed.bootstrap import open_store
 from riverbed.cloudevents import CloudEvent
-from riverbed.domain import Command, Event, EventTypeRegistry, event_type
+from riverbed.domain import (
+    Aggregate,
+    Command,
+    Decider,
+    Event,
+    EventTypeRegistry,
+    applies,
+    event_type,
+    handles,
+)
 from riverbed.errors import (
     ConfigurationError,
     DuplicateEventId,
     EventStoreError,
     InvalidCloudEvent,
+    InvalidCommand,
     RiverbedError,
+    ServiceDraining,
+    ServiceReplaying,
+    ServiceUnavailable,
     StoreClosed,
     StoreFailed,
     UnknownEventType,
@@ -19,15 +34,20 @@ from riverbed.errors import (
     WrongExpectedVersion,
 )
 from riverbed.ports.event_store import AppendResult, Checkpoint, EventStore, ExpectedVersion, RecordedEvent
+from riverbed.runtime.lifecycle import ServiceRunner
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Aggregate",
     "AppendResult",
     "Checkpoint",
     "CloudEvent",
     "Command",
+    "CommandResult",
+    "CommandService",
     "ConfigurationError",
+    "Decider",
     "DuplicateEventId",
     "Event",
     "EventStore",
@@ -35,14 +55,22 @@ __all__ = [
     "EventTypeRegistry",
     "ExpectedVersion",
     "InvalidCloudEvent",
+    "InvalidCommand",
     "RecordedEvent",
     "RiverbedError",
+    "ServiceDraining",
+    "ServiceOptions",
+    "ServiceReplaying",
+    "ServiceRunner",
+    "ServiceUnavailable",
     "StoreClosed",
     "StoreFailed",
     "UnknownEventType",
     "ValidationError",
     "WrongExpectedVersion",
     "__version__",
+    "applies",
     "event_type",
+    "handles",
     "open_store",
 ]
