@@ -196,10 +196,7 @@ class CommandService(Generic[S]):
         place = self.index.get(command_id, tenant)
         if place is not None:
             return await self._stored_result(command_id, place)
-        lock = self._locks.get(stream)
-        if lock is None:
-            lock = self._locks[stream] = asyncio.Lock()
-        async with lock:
+        async with self._lock_for(stream):
             return await self._run(
                 command, stream, command_id, correlation_id, causation_id, traceparent, tenant
             )
@@ -233,7 +230,9 @@ class CommandService(Generic[S]):
             cached = self._cache.get(stream) if clash is None else None
             # Optimistic: a cached state is trusted without a read. If another writer moved the stream,
             # the append below clashes, the cache entry is dropped and the next attempt reads the store.
-            loaded = Loaded(*cached) if cached is not None else await self.load(stream, command_id=command_id)
+            loaded = (
+                Loaded(*cached) if cached is not None else await self._load(stream, command_id=command_id)
+            )
             if loaded.duplicate is not None:
                 return await self._stored_result(command_id, loaded.duplicate)
             events = decide_all(self.decider, loaded.state, command)
@@ -303,12 +302,22 @@ class CommandService(Generic[S]):
 
     # -- loading --------------------------------------------------------------------------------------------
 
-    async def load(self, stream: str, *, command_id: str | None = None) -> Loaded[S]:
+    async def load(self, stream: str) -> Loaded[S]:
         """Rehydrate ``stream``: cache or snapshot, then the events after it, upcast and folded.
 
-        When ``command_id`` is given and one of the loaded events was produced by it (through this
-        service), the place of that command is returned as ``duplicate``.
+        The state may be the one the service keeps cached: treat it as read-only.
         """
+        async with self._lock_for(stream):
+            return await self._load(stream)
+
+    def _lock_for(self, stream: str) -> asyncio.Lock:
+        lock = self._locks.get(stream)
+        if lock is None:
+            lock = self._locks[stream] = asyncio.Lock()
+        return lock
+
+    async def _load(self, stream: str, *, command_id: str | None = None) -> Loaded[S]:
+        """Load under the stream's lock; reports ``command_id``'s events met on the way as ``duplicate``."""
         decider = self.decider
         cached = self._cache.get(stream)
         state: S

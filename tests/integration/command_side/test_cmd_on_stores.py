@@ -232,3 +232,22 @@ async def test_aggregates_that_ignore_unknown_types_skip_them(stores: Stores) ->
     )
     assert result.events == (MoneyDeposited(account_id="a1", amount=1),)
     assert result.version == 4
+
+
+async def test_a_replica_that_missed_the_command_never_applies_it_twice(stores: Stores) -> None:
+    """Cross-replica dedupe rides on derived event ids and the store's idempotent append."""
+    # Snapshots after every event: the cold replica starts from version 2 and never reads dep-1's event,
+    # so only the store's refusal of the re-derived event id can stop the second apply.
+    every = ServiceOptions(snapshot_every=1)
+    first = bank_service(stores.events, Account, snapshots=stores.snapshots, options=every)
+    await first.handle(OpenAccount(account_id="a1", owner="Ada"), command_id="open")
+    original = await first.handle(Deposit(account_id="a1", amount=5), command_id="dep-1")
+    await first.handle(Deposit(account_id="a1", amount=6), command_id="dep-2")
+    assert (await stores.snapshots.load("account-a1")).version == 2
+    cold_options = ServiceOptions(cache_size=0, snapshot_every=1000)
+    cold = bank_service(stores.events, account_decider, snapshots=stores.snapshots, options=cold_options)
+    again = await cold.handle(Deposit(account_id="a1", amount=5), command_id="dep-1")
+    assert again.duplicate
+    assert (again.version, again.last_position) == (original.version, original.last_position)
+    assert [e.id for e in again.records] == [e.id for e in original.records]
+    assert (await stores.events.stats()).events == 3
