@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from tests.bank_domain import (
@@ -26,9 +27,10 @@ from tests.command_side_support import bank_service
 from riverbed.application.command_service import ServiceOptions
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.domain import Aggregate, Decider, UpcasterChain
-from riverbed.errors import UnknownEventType
+from riverbed.errors import ServiceReplaying, UnknownEventType
+from riverbed.ports.event_store import After, EventStore, RecordedEvent
 from riverbed.ports.snapshot_store import Snapshot
-from riverbed.runtime.lifecycle import ServiceRunner
+from riverbed.runtime.lifecycle import LifecycleState, ServiceRunner
 
 KINDS = [
     pytest.param("memory"),
@@ -251,3 +253,51 @@ async def test_a_replica_that_missed_the_command_never_applies_it_twice(stores: 
     assert (again.version, again.last_position) == (original.version, original.last_position)
     assert [e.id for e in again.records] == [e.id for e in original.records]
     assert (await stores.events.stats()).events == 3
+
+
+class GatedReads:
+    """Wraps a real store; holds every ``read_all`` batch after the first until ``gate`` is set."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.gate = asyncio.Event()
+        self.batches = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def read_all(
+        self, *, after: After = None, limit: int | None = None
+    ) -> AsyncIterator[RecordedEvent]:
+        self.batches += 1
+        if self.batches > 1:
+            await self.gate.wait()
+        async for record in self.store.read_all(after=after, limit=limit):
+            yield record
+
+
+async def test_replaying_refuses_commands_with_progress_until_caught_up(stores: Stores) -> None:
+    await _history(stores, Account, deposits=9)  # 10 events
+    gated = GatedReads(stores.events)
+    service = bank_service(cast(EventStore, gated), Account, options=ServiceOptions(replay_batch=3))
+    runner = ServiceRunner(service, retry_after=0.5)
+    starting = asyncio.create_task(runner.start())
+    for _ in range(1000):
+        await asyncio.sleep(0.001)
+        if runner.progress.events_done:
+            break
+    assert (runner.state, runner.progress.events_done, runner.progress.events_behind) == (
+        LifecycleState.REPLAYING,
+        3,
+        7,
+    )
+    with pytest.raises(ServiceReplaying) as refused:
+        await runner.handle(Deposit(account_id="a1", amount=1), command_id="d-9")
+    assert (refused.value.events_done, refused.value.events_behind, refused.value.retry_after) == (3, 7, 0.5)
+    gated.gate.set()
+    await starting
+    assert runner.ready
+    assert runner.progress.events_done == 10
+    assert runner.progress.events_behind == 0
+    assert (await runner.handle(Deposit(account_id="a1", amount=9), command_id="d-8")).duplicate
+    assert (await stores.events.stats()).events == 10
