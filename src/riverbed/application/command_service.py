@@ -268,6 +268,7 @@ class CommandService(Generic[S]):
                 return await self._stored_result(
                     command_id, CommandPlace(exc.stored_stream, first, first, 0, 0, 0)
                 )
+            self._cache.pop(stream, None)  # a class-style state evolves in place: never cache it half-done
             state = loaded.state
             evolve = self.decider.evolve
             for event in events:
