@@ -192,6 +192,10 @@ class CommandService(Generic[S]):
         _check_id("command_id", command_id)
         if tenant is not None:
             _check_id("tenant", tenant)
+            if ":" in tenant:
+                raise ValidationError(
+                    f"tenant {tenant!r} must not contain ':' (it separates tenant and stream)"
+                )
         stream = self.stream_for(command, tenant)
         place = self.index.get(command_id, tenant)
         if place is not None:

@@ -210,6 +210,8 @@ async def test_boundary_validation() -> None:
         await deposits_service(MemoryEventStore(), Account).handle(
             Withdraw(account_id="a", amount=1), command_id="c"
         )
+    with pytest.raises(ValidationError, match="must not contain ':'"):
+        await service.handle(Deposit(account_id="a", amount=1), command_id="c", tenant="a:b")
     with pytest.raises(ValidationError, match="command_id"):
         await service.handle(Deposit(account_id="a", amount=1), command_id="")
 
