@@ -32,8 +32,7 @@ def store_url(kind: str, tmp_path: Path, pg_schema_url: str | None) -> str:
 async def opened(url: str) -> AsyncIterator[Stores]:
     """Both stores on ``url``; memory:// gives fresh in-memory stores each time."""
     snapshots = create_snapshot_store(url)
-    if hasattr(snapshots, "open"):
-        await snapshots.open()
+    await snapshots.open()
     async with open_store(url) as events:
         try:
             yield Stores(url, events, snapshots)

@@ -25,9 +25,10 @@ from tests.command_side_stores import Stores, opened, store_url
 from tests.command_side_support import bank_service
 
 from riverbed.application.command_service import ServiceOptions
+from riverbed.bootstrap import create_snapshot_store
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.domain import Aggregate, Decider, UpcasterChain
-from riverbed.errors import ServiceReplaying, UnknownEventType
+from riverbed.errors import ServiceReplaying, StoreClosed, UnknownEventType
 from riverbed.ports.event_store import After, EventStore, RecordedEvent
 from riverbed.ports.snapshot_store import Snapshot
 from riverbed.runtime.lifecycle import LifecycleState, ServiceRunner
@@ -301,3 +302,14 @@ async def test_replaying_refuses_commands_with_progress_until_caught_up(stores: 
     assert runner.progress.events_behind == 0
     assert (await runner.handle(Deposit(account_id="a1", amount=9), command_id="d-8")).duplicate
     assert (await stores.events.stats()).events == 10
+
+
+async def test_a_closed_snapshot_store_refuses_calls(url: str) -> None:
+    snapshots = create_snapshot_store(url)
+    await snapshots.open()
+    await snapshots.save(Snapshot("s", "t", 1, 1, "{}"))
+    await snapshots.close()
+    await snapshots.close()  # closing twice is harmless
+    for call in (snapshots.load("s"), snapshots.save(Snapshot("s", "t", 2, 1, "{}")), snapshots.delete("s")):
+        with pytest.raises(StoreClosed, match="closed"):
+            await call

@@ -13,6 +13,11 @@ class MemorySnapshotStore:
         self._snapshots: dict[str, Snapshot] = {}
         self._closed = False
 
+    async def open(self) -> MemorySnapshotStore:
+        """Nothing to open; present so every snapshot store opens the same way."""
+        self._closed = False
+        return self
+
     async def save(self, snapshot: Snapshot) -> None:
         """Keep ``snapshot`` unless a newer one is stored."""
         self._check_open()
