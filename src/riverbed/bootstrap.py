@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from riverbed.errors import ConfigurationError, InvalidStoreUrl
 from riverbed.ports.bus import Bus
 from riverbed.ports.event_store import EventStore, StoreStats
+from riverbed.ports.snapshot_store import SnapshotStore
 from riverbed.ports.topology import Rapids
 
 SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
@@ -61,7 +62,15 @@ def create_store(url: str, **options: Any) -> OpenableStore:
     )
 
 
-def create_snapshot_store(url: str) -> Any:
+class OpenableSnapshotStore(SnapshotStore, Protocol):
+    """A snapshot store that is opened explicitly (``await snapshots.open()``) before use."""
+
+    async def open(self) -> Any:
+        """Connect and prepare the store; returns the store."""
+        ...
+
+
+def create_snapshot_store(url: str) -> OpenableSnapshotStore:
     """Build (but do not open) the snapshot store for ``url`` (same schemes as the event store).
 
     It is opened with ``await snapshots.open()`` (memory needs nothing) and closed with ``close()``.
