@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,7 +21,7 @@ from tests.command_side_support import deposits_service
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNTS = 4
-COMMANDS = 150
+COMMANDS = 150 * (10 if os.environ.get("RIVERBED_SOAK") == "1" else 1)  # `make soak` runs ten times more
 
 
 @pytest.mark.slow
