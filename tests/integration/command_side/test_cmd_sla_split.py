@@ -25,6 +25,7 @@ COMMANDS = 150 * (10 if os.environ.get("RIVERBED_SOAK") == "1" else 1)  # `make 
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def test_two_processes_split_by_sla_stay_consistent(
