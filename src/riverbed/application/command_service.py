@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from riverbed.application.command_index import COMMAND_ID, TENANT, CommandIndex, CommandPlace
@@ -39,11 +40,13 @@ from riverbed.application.command_models import CommandModel
 from riverbed.application.command_result import CommandResult
 from riverbed.application.event_decoder import EventDecoder
 from riverbed.application.snapshotting import Snapshotter
-from riverbed.cloudevents.event import ExtensionValue
+from riverbed.cloudevents.event import CloudEvent, ExtensionValue, check_extension_value
 from riverbed.cloudevents.mapping import to_cloudevent
 from riverbed.domain.aggregate import Aggregate, as_decider
 from riverbed.domain.decider import Decider, decide_all
+from riverbed.domain.messages import Event
 from riverbed.domain.registry import EventTypeRegistry, default_registry
+from riverbed.domain.serialization import to_data
 from riverbed.domain.upcasting import UpcasterChain
 from riverbed.errors import (
     DuplicateEventId,
@@ -139,6 +142,8 @@ class CommandService(Generic[S]):
             if snapshots is None:
                 raise TypeError(f"service {name!r}: snapshot_every needs a snapshot store")
             self.snapshotter = Snapshotter(snapshots, self.decider, every=self.options.snapshot_every)
+        self._clock_checked = False
+        CloudEvent(source=self.source, type="riverbed.service.probe.v1")  # refuse a bad source now
         self.conflicts = 0
         """Version clashes met so far (each one cost a re-load and a re-decide)."""
         self._cache: OrderedDict[str, tuple[S, int | None]] = OrderedDict()
@@ -229,6 +234,9 @@ class CommandService(Generic[S]):
             extensions["traceparent"] = traceparent
         if tenant is not None:
             extensions[TENANT] = tenant
+        checked: Mapping[str, ExtensionValue] = MappingProxyType(
+            {name: check_extension_value(name, value) for name, value in extensions.items()}
+        )
         clash: WrongExpectedVersion | None = None
         for _attempt in range(self.options.max_attempts):
             cached = self._cache.get(stream) if clash is None else None
@@ -245,18 +253,7 @@ class CommandService(Generic[S]):
             while len(ids) < len(events):  # derived, so a re-decided command reuses the same ids
                 ids.append(str(uuid.uuid5(_ID_NAMESPACE, f"{id_prefix}{len(ids)}")))
             now = self._clock()
-            records = [
-                to_cloudevent(
-                    event,
-                    source=self.source,
-                    subject=stream,
-                    id=ids[i],
-                    time=now,
-                    extensions=extensions,
-                    registry=self.registry,
-                )
-                for i, event in enumerate(events)
-            ]
+            records = [self._record(event, ids[i], stream, now, checked) for i, event in enumerate(events)]
             expected = ExpectedVersion.NO_STREAM if loaded.version is None else loaded.version
             try:
                 appended = await self.store.append(stream, records, expected_version=expected)
@@ -304,6 +301,37 @@ class CommandService(Generic[S]):
             )
         assert clash is not None
         raise clash
+
+    def _record(
+        self,
+        event: Event,
+        event_id: str,
+        stream: str,
+        now: datetime,
+        extensions: Mapping[str, ExtensionValue],
+    ) -> CloudEvent:
+        """The CloudEvent of a decided event.
+
+        Built without re-validation: the source was checked when the service was made, the type comes from
+        the registry, the id is a UUID, the extensions were checked once per command and the store checks
+        the stream name; the clock must give an aware datetime (checked on the first call).
+        """
+        if not self._clock_checked:
+            to_cloudevent(
+                event, source=self.source, subject=stream, id=event_id, time=now, registry=self.registry
+            )
+            self._clock_checked = True
+        return CloudEvent.trusted(
+            id=event_id,
+            source=self.source,
+            type=self.registry.name_for(type(event)),
+            subject=stream,
+            time=now,
+            datacontenttype="application/json",
+            dataschema=None,
+            data=to_data(event),
+            extensions=extensions,
+        )
 
     # -- loading --------------------------------------------------------------------------------------------
 
