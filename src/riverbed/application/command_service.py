@@ -113,7 +113,7 @@ class CommandService(Generic[S]):
         self.name = name
         self.decider: Decider[S] = as_decider(aggregate)
         self.store = store
-        self.source = source or f"urn:riverbed:service:{name}"
+        self.source = source if source is not None else f"urn:riverbed:service:{name}"
         self.options = options or ServiceOptions()
         if self.options.max_attempts < 1:
             raise ValueError(f"max_attempts must be ≥ 1, got {self.options.max_attempts}")

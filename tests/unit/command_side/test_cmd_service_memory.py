@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from tests.bank_domain import (
     Withdraw,
     WithdrawalRefused,
     account_decider,
+    bank_events,
+    stream_of,
 )
 from tests.command_side_support import FIXED_TIME, bank_service, deposits_service
 
@@ -22,7 +25,13 @@ from riverbed.adapters.memory.event_store import MemoryEventStore
 from riverbed.application.command_service import CommandService, ServiceOptions
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.domain import Aggregate, Decider
-from riverbed.errors import InvalidCommand, UnknownCommand, ValidationError, WrongExpectedVersion
+from riverbed.errors import (
+    InvalidCloudEvent,
+    InvalidCommand,
+    UnknownCommand,
+    ValidationError,
+    WrongExpectedVersion,
+)
 from riverbed.ports.event_store import AppendResult, Expected, ExpectedVersion
 
 STYLES = pytest.mark.parametrize("aggregate", [Account, account_decider], ids=["class", "decider"])
@@ -248,3 +257,26 @@ async def test_cache_picks_up_events_written_by_others() -> None:
     result = await service.handle(Withdraw(account_id="a1", amount=9), command_id="w-1")
     assert result.events == (MoneyWithdrawn(account_id="a1", amount=9),)
     assert (await service.load("account-a1")).state.balance == 0
+
+
+async def test_bad_source_and_naive_clock_are_refused() -> None:
+    with pytest.raises(InvalidCloudEvent, match="source"):
+        CommandService(
+            name="x",
+            aggregate=Account,
+            commands=(Deposit,),
+            stream=stream_of,
+            store=MemoryEventStore(),
+            source="",
+        )
+    naive: CommandService[Account] = CommandService(
+        name="x",
+        aggregate=Account,
+        commands=(OpenAccount,),
+        stream=stream_of,
+        store=MemoryEventStore(),
+        registry=bank_events,
+        clock=datetime.now,
+    )
+    with pytest.raises(InvalidCloudEvent, match="timezone-aware"):
+        await naive.handle(OpenAccount(account_id="a", owner="Ada"), command_id="c")
