@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-import psycopg  # noqa: TID251 - this is the postgres adapter package
+import psycopg
 
 from riverbed.errors import StoreClosed, StoreFailed
 from riverbed.ports.snapshot_store import Snapshot
