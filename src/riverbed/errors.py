@@ -33,10 +33,17 @@ The tree::
     │   ├── UnknownPond               a pond (or its river) that the topology does not declare
     │   ├── ParkedMessageNotFound     no parked message has that id
     │   └── DeliveryFailed            a webhook delivery failed for good (after its retries)
-    └── ServiceUnavailable            a retryable refusal (subclasses carry retry hints)
-        ├── ServiceStarting           the service has not started replaying yet
-        ├── ServiceReplaying          the service is catching up (carries events done / behind)
-        └── ServiceDraining           the service is stopping: in-flight work finishes, new work is refused
+    ├── ServiceUnavailable            a retryable refusal (subclasses carry retry hints)
+    │   ├── ServiceStarting           the service has not started replaying yet
+    │   ├── ServiceReplaying          the service is catching up (carries events done / behind)
+    │   ├── ServiceDraining           the service is stopping: in-flight work finishes, new work is refused
+    │   └── UpstreamUnavailable       the gateway's target is down, replaying, draining or its circuit is open
+    ├── NotFound                      (also LookupError) no such service, command, view or view row
+    └── RequestRefused                the gateway refused an HTTP request before any effect
+        ├── AuthenticationFailed      missing, malformed, expired or unknown credentials
+        ├── RequestTooLarge           the body is over the configured size limit
+        ├── MalformedRequest          not JSON, JSON nested too deep, a bad header or query parameter
+        └── RateLimited               the client sent more than its rate allows (carries retry_after)
 """
 
 from __future__ import annotations
@@ -261,3 +268,62 @@ class ServiceReplaying(ServiceUnavailable):
 
 class ServiceDraining(ServiceUnavailable):
     """The service is draining or stopped: it finishes in-flight commands and refuses new ones."""
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    """The gateway will not call ``service`` now: it is down, replaying, draining or its circuit is open.
+
+    ``state`` is the service's state as the gateway's health table knows it; ``progress`` carries replay
+    progress (events done, events behind) when the service is replaying.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        state: str,
+        retry_after: float = 1.0,
+        progress: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"service {service!r} is {state}{why}; retry after {retry_after:g} s", retry_after=retry_after
+        )
+        self.service = service
+        self.state = state
+        self.progress = progress
+        self.reason = reason
+
+
+class NotFound(RiverbedError, LookupError):
+    """No such service, command, view or view row."""
+
+
+class RequestRefused(RiverbedError):
+    """The gateway refused an HTTP request before it had any effect."""
+
+
+class AuthenticationFailed(RequestRefused):
+    """The request carries no credentials, or credentials that are malformed, expired or unknown."""
+
+
+class RequestTooLarge(RequestRefused):
+    """The request body is larger than the configured limit (``limit`` bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than the limit of {limit} bytes; send a smaller body")
+        self.limit = limit
+
+
+class MalformedRequest(RequestRefused):
+    """The request is not well-formed: not JSON, nested too deep, a bad header or query parameter."""
+
+
+class RateLimited(RequestRefused):
+    """The client sent more requests than its rate allows; ``retry_after`` says when to try again."""
+
+    def __init__(self, client: str, *, retry_after: float) -> None:
+        super().__init__(f"too many requests from {client!r}; retry after {retry_after:.3g} s")
+        self.client = client
+        self.retry_after = retry_after

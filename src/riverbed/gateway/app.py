@@ -1,0 +1,198 @@
+"""Build the gateway's ASGI app: ``create_app(settings, services=[...], views=[...], sink=...)``.
+
+The middleware order is the request's path through the gateway: tracking ids first (so every answer,
+even a refusal, carries ``X-Request-Id``), then authentication (nothing but the health probes passes
+without credentials), then the client's rate limit, then the body size limit, then the routes generated
+from the registered services and views. The health monitor starts and stops with the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from riverbed.application.endpoints import CommandEndpoint, ViewEndpoint
+from riverbed.application.ingress import EventSink
+from riverbed.errors import ConfigurationError
+from riverbed.gateway.asgi import Receive, Scope, Send
+from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, AuthMiddleware, JwtAuthenticator
+from riverbed.gateway.core import Gateway, new_command_id
+from riverbed.gateway.errors import OK, encode_problem, from_http_status, problem_for, problem_headers
+from riverbed.gateway.health import HealthTable
+from riverbed.gateway.idempotency import IdempotencyCache
+from riverbed.gateway.limits import BodyLimitMiddleware
+from riverbed.gateway.monitor import HealthMonitor
+from riverbed.gateway.openapi import build_openapi
+from riverbed.gateway.ratelimit import RateLimitMiddleware, TokenBuckets
+from riverbed.gateway.routes import (
+    command_handler,
+    events_handler,
+    json_response,
+    livez_handler,
+    readyz_handler,
+    view_handler,
+)
+from riverbed.gateway.tracking import TrackingMiddleware
+from riverbed.runtime.gateway_settings import GatewaySettings
+from riverbed.runtime.settings import RiverbedSettings
+
+Clock = Callable[[], float]
+
+
+class GatewayApp:
+    """The ASGI callable uvicorn serves, with the gateway's parts reachable for operators and tests."""
+
+    def __init__(self, asgi: Any, gateway: Gateway, monitor: HealthMonitor) -> None:
+        self._asgi = asgi
+        self.gateway = gateway
+        self.monitor = monitor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        await self._asgi(scope, receive, send)
+
+
+def create_app(
+    settings: GatewaySettings | RiverbedSettings | None = None,
+    *,
+    services: Sequence[CommandEndpoint] = (),
+    views: Sequence[ViewEndpoint] = (),
+    sink: EventSink | None = None,
+    clock: Clock = time.monotonic,
+    wall_clock: Clock = time.time,
+    ids: Callable[[], str] | None = None,
+    request_ids: Callable[[], str] | None = None,
+    authenticators: Sequence[Authenticator] | None = None,
+) -> GatewayApp:
+    """The gateway for the given services, views and event sink, configured by ``settings``."""
+    config = _gateway_settings(settings)
+    names = [s.name for s in services] + [v.name for v in views]
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"service and view names must be unique, got {names}")
+    h = config.health
+    table = HealthTable(
+        clock=clock,
+        down_after=h.down_after_seconds,
+        breaker_failures=h.breaker_failures,
+        breaker_cooldown=h.breaker_cooldown_seconds,
+        retry_after=h.retry_after_seconds,
+    )
+    for service in services:
+        table.register(service.name, "service")
+    for view in views:
+        table.register(view.name, "view")
+    gateway = Gateway(
+        settings=config,
+        health=table,
+        idempotency=IdempotencyCache(
+            ttl=config.idempotency_ttl_seconds, max_entries=config.idempotency_max_entries, clock=clock
+        ),
+        services={s.name: s for s in services},
+        views={v.name: v for v in views},
+        sink=sink,
+        ids=ids or new_command_id,
+    )
+    monitor = HealthMonitor(
+        table,
+        {**gateway.services, **gateway.views},
+        interval=h.heartbeat_interval_seconds,
+        deadline=h.probe_deadline_seconds,
+    )
+    openapi = build_openapi(gateway)
+
+    async def openapi_handler(request: Request) -> Response:
+        return json_response(OK, openapi)
+
+    routes = [
+        Route("/livez", livez_handler(), methods=["GET"]),
+        Route("/readyz", readyz_handler(gateway), methods=["GET"]),
+        Route("/openapi.json", openapi_handler, methods=["GET"]),
+    ]
+    for service_name, command in gateway.models:
+        routes.append(
+            Route(
+                f"/commands/{service}/{command}",
+                command_handler(gateway, service_name, command),
+                methods=["POST"],
+            )
+        )
+    for view_name in gateway.views:
+        routes.append(
+            Route(f"/views/{view_name}/{{key:path}}", view_handler(gateway, view_name), methods=["GET"])
+        )
+    if sink is not None:
+        routes.append(Route("/events", events_handler(gateway), methods=["POST"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await monitor.start()
+        try:
+            yield
+        finally:
+            await monitor.stop()
+
+    starlette = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, Exception: _problem},
+    )
+    if authenticators is None:
+        authenticators = _authenticators(config, wall_clock)
+    asgi: Any = BodyLimitMiddleware(starlette, max_bytes=config.max_body_bytes)
+    if config.rate_limit.enabled:
+        buckets = TokenBuckets(
+            rate=config.rate_limit.requests_per_second, burst=config.rate_limit.burst, clock=clock
+        )
+        asgi = RateLimitMiddleware(asgi, buckets)
+    asgi = AuthMiddleware(asgi, authenticators)
+    asgi = TrackingMiddleware(asgi, ids=request_ids)
+    return GatewayApp(asgi, gateway, monitor)
+
+
+def _gateway_settings(settings: GatewaySettings | RiverbedSettings | None) -> GatewaySettings:
+    if settings is None:
+        return GatewaySettings()
+    if isinstance(settings, RiverbedSettings):
+        return settings.gateway
+    return settings
+
+
+def _authenticators(config: GatewaySettings, wall_clock: Clock) -> list[Authenticator]:
+    found: list[Authenticator] = []
+    if config.api_keys:
+        found.append(ApiKeyAuthenticator(config.api_keys))
+    jwt_auth = JwtAuthenticator(config.jwt, wall_clock=wall_clock)
+    if jwt_auth.enabled:
+        found.append(jwt_auth)
+    if not found:
+        raise ConfigurationError(
+            "the gateway has no credentials configured: add [[gateway.api_keys]] or [gateway.jwt] keys "
+            "to riverbed.toml (or RIVERBED_GATEWAY__* variables); it never serves without authentication"
+        )
+    return found
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    status, body = problem_for(exc, instance=request.url.path, request_id=request_id)
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list):
+        body["errors"] = errors
+    return Response(encode_problem(body), status, headers=_plain_headers(body, request_id))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return await _problem(request, from_http_status(exc.status_code, exc.detail))
+
+
+def _plain_headers(body: dict[str, Any], request_id: str | None) -> dict[str, str]:
+    return {name.decode(): value.decode("latin-1") for name, value in problem_headers(body, request_id)}

@@ -1,0 +1,156 @@
+"""The gateway's working parts in one object: endpoints, models, health table, idempotency, settings.
+
+Route handlers get this object, never globals, so several gateways can live in one process (tests) and
+every clock and id factory is injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from riverbed.application.endpoints import (
+    CommandEndpoint,
+    CommandOutcome,
+    CommandRequest,
+    ViewEndpoint,
+    ViewRequest,
+    ViewRow,
+)
+from riverbed.application.ingress import EventSink
+from riverbed.application.tenancy import unscoped
+from riverbed.errors import RiverbedError, ServiceUnavailable, UpstreamUnavailable, ValidationError
+from riverbed.gateway.breaker import CircuitBreaker
+from riverbed.gateway.errors import UpstreamTimeout
+from riverbed.gateway.health import DOWN, HealthTable
+from riverbed.gateway.idempotency import IdempotencyCache
+from riverbed.gateway.models import CommandModel
+from riverbed.runtime.gateway_settings import GatewaySettings
+
+
+def new_command_id() -> str:
+    """A random command id."""
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Gateway:
+    """Everything a request needs."""
+
+    settings: GatewaySettings
+    health: HealthTable
+    idempotency: IdempotencyCache
+    services: Mapping[str, CommandEndpoint]
+    views: Mapping[str, ViewEndpoint]
+    sink: EventSink | None = None
+    ids: Callable[[], str] = new_command_id
+    models: dict[tuple[str, str], CommandModel] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, service in self.services.items():
+            for command, spec in service.commands().items():
+                self.models[(name, command)] = CommandModel(command, spec.model)
+        self._deadlines = {u.name: u.deadline_seconds for u in self.settings.upstreams}
+
+    def deadline(self, name: str) -> float:
+        """The deadline of calls to an upstream."""
+        return self._deadlines.get(name, self.settings.default_deadline_seconds)
+
+    async def send(self, service: str, breaker: CircuitBreaker, request: CommandRequest) -> CommandOutcome:
+        """Send a command with a deadline, feeding the circuit breaker and the health table."""
+        deadline = self.deadline(service)
+        try:
+            async with asyncio.timeout(deadline):
+                outcome = await self.services[service].send(request)
+        except TimeoutError:
+            breaker.record_failure()
+            raise UpstreamTimeout(service, deadline) from None
+        except UpstreamUnavailable as exc:
+            breaker.record_failure()
+            if exc.state == DOWN:
+                self.health.mark_down(service, exc.reason or str(exc))
+            raise
+        except ServiceUnavailable as exc:
+            breaker.record_success()
+            raise refusal(service, exc) from exc
+        except RiverbedError:
+            breaker.record_success()
+            raise
+        except Exception:
+            breaker.record_failure()
+            raise
+        breaker.record_success()
+        if outcome.stream is not None:
+            outcome = _unscope_outcome(request.tenant, outcome)
+        return outcome
+
+    async def read(self, view: str, breaker: CircuitBreaker, request: ViewRequest) -> ViewRow:
+        """Read a view row with a deadline; the row must belong to the request's tenant."""
+        deadline = self.deadline(view)
+        try:
+            async with asyncio.timeout(deadline):
+                row = await self.views[view].get(request)
+        except TimeoutError:
+            breaker.record_failure()
+            raise UpstreamTimeout(view, deadline) from None
+        except UpstreamUnavailable as exc:
+            breaker.record_failure()
+            if exc.state == DOWN:
+                self.health.mark_down(view, exc.reason or str(exc))
+            raise
+        except ServiceUnavailable as exc:
+            breaker.record_success()
+            raise refusal(view, exc) from exc
+        except RiverbedError:
+            breaker.record_success()
+            raise
+        except Exception:
+            breaker.record_failure()
+            raise
+        breaker.record_success()
+        try:
+            key = unscoped(request.tenant, row.key)
+        except ValidationError:
+            raise RuntimeError(
+                f"view {view!r} answered tenant {request.tenant!r} with another tenant's row"
+            ) from None
+        return ViewRow(key=key, data=row.data, position=row.position)
+
+
+def refusal(service: str, exc: ServiceUnavailable) -> UpstreamUnavailable:
+    """A service's own retryable refusal (replaying, draining) as the gateway's 503."""
+    state = getattr(exc, "state", None)
+    if state is None:
+        state = type(exc).__name__.removeprefix("Service").lower() or "unavailable"
+    progress = getattr(exc, "progress", None)
+    if progress is not None and not isinstance(progress, Mapping):
+        fields = getattr(progress, "__dataclass_fields__", None)
+        progress = {name: getattr(progress, name) for name in fields} if fields else {"value": str(progress)}
+    return UpstreamUnavailable(
+        service,
+        state=str(getattr(state, "value", state)),
+        retry_after=exc.retry_after,
+        progress=dict(progress) if progress is not None else None,
+        reason=str(exc),
+    )
+
+
+def _unscope_outcome(tenant: str, outcome: CommandOutcome) -> CommandOutcome:
+    assert outcome.stream is not None
+    try:
+        stream = unscoped(tenant, outcome.stream)
+    except ValidationError:
+        raise RuntimeError(
+            f"a service answered tenant {tenant!r} with stream {outcome.stream!r} of another tenant"
+        ) from None
+    return CommandOutcome(
+        command_id=outcome.command_id,
+        stream=stream,
+        version=outcome.version,
+        position=outcome.position,
+        events=outcome.events,
+        duplicate=outcome.duplicate,
+        accepted_only=outcome.accepted_only,
+    )

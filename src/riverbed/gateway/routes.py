@@ -1,0 +1,167 @@
+"""Route handlers: commands, view reads, the CloudEvents ingress and the health probes.
+
+Every handler first asks the health table whether its upstream can answer (a dict lookup), so a request
+for a service that is down, replaying or draining is refused before its body is even read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from riverbed.application.endpoints import CommandRequest, ViewRequest
+from riverbed.application.tenancy import scoped
+from riverbed.cloudevents import from_http_events
+from riverbed.errors import InvalidCloudEvent, MalformedRequest, NotFound, ValidationError
+from riverbed.gateway.auth import Principal
+from riverbed.gateway.core import Gateway
+from riverbed.gateway.errors import ACCEPTED, OK, STATUS_FOR_SUCCESS, UnsupportedMediaType, readiness_status
+from riverbed.gateway.idempotency import check_key, command_id_for, fingerprint
+from riverbed.gateway.limits import parse_json
+
+POSITION = re.compile(r"^\d{1,19}(:\d{1,19})?$")
+JSON = "application/json"
+
+
+def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
+    """A compact JSON response."""
+    return Response(json.dumps(body, separators=(",", ":")), status, headers=headers, media_type=JSON)
+
+
+def principal_of(request: Request) -> Principal:
+    """The authenticated principal (auth middleware put it there)."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+def require_json(request: Request) -> None:
+    """Refuse a body that does not say it is JSON."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(f"send the body as {JSON}, not {media or 'no content type'!r}")
+
+
+def command_handler(gateway: Gateway, service: str, command: str) -> Any:
+    """The handler of ``POST /commands/{service}/{command}``."""
+    model = gateway.models[(service, command)]
+    max_depth = gateway.settings.max_json_depth
+
+    async def handle(request: Request) -> Response:
+        breaker = gateway.health.check(service)
+        principal = principal_of(request)
+        require_json(request)
+        payload = model.validate(parse_json(await request.body(), max_depth=max_depth))
+        key = request.headers.get("idempotency-key")
+        context = request.state
+        send = CommandRequest(
+            command=command,
+            payload=payload,
+            tenant=principal.tenant,
+            command_id=command_id_for(principal.tenant, check_key(key)) if key is not None else gateway.ids(),
+            correlation_id=context.request_id,
+            traceparent=context.traceparent,
+        )
+
+        async def call() -> tuple[int, dict[str, Any]]:
+            outcome = await gateway.send(service, breaker, send)
+            body = {"service": service, "command": command, **outcome.to_json()}
+            return STATUS_FOR_SUCCESS[outcome.accepted_only], body
+
+        if key is None:
+            status, body = await call()
+            return json_response(status, body)
+        request_fingerprint = fingerprint(service, command, json.dumps(payload, sort_keys=True))
+        status, body, replayed = await gateway.idempotency.run(
+            principal.tenant, key, request_fingerprint, call
+        )
+        return json_response(status, body, {"idempotency-replayed": "true" if replayed else "false"})
+
+    return handle
+
+
+def view_handler(gateway: Gateway, view: str) -> Any:
+    """The handler of ``GET /views/{view}/{key}``."""
+
+    async def handle(request: Request) -> Response:
+        breaker = gateway.health.check(view)
+        principal = principal_of(request)
+        min_position = request.query_params.get("min_position")
+        if min_position is not None and not POSITION.match(min_position):
+            raise MalformedRequest(
+                f"min_position {min_position!r} is not a position; use the 'position' a command returned"
+            )
+        key = request.path_params["key"]
+        row = await gateway.read(
+            view,
+            breaker,
+            ViewRequest(
+                view=view,
+                key=scoped(principal.tenant, key),
+                tenant=principal.tenant,
+                min_position=min_position,
+                correlation_id=request.state.request_id,
+            ),
+        )
+        return json_response(OK, {"view": view, **row.to_json()})
+
+    return handle
+
+
+def events_handler(gateway: Gateway) -> Any:
+    """The handler of ``POST /events``: CloudEvents in binary, structured or batch mode."""
+    max_depth = gateway.settings.max_json_depth
+
+    async def handle(request: Request) -> Response:
+        if gateway.sink is None:
+            raise NotFound("this gateway has no event sink configured")
+        principal = principal_of(request)
+        body = await request.body()
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media == JSON or media.endswith("+json"):
+            parse_json(body, max_depth=max_depth)
+        try:
+            events = from_http_events(dict(request.headers), body)
+        except InvalidCloudEvent:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise InvalidCloudEvent(f"not a CloudEvent: {exc}") from None
+        if not events:
+            raise ValidationError("the batch is empty; send at least one CloudEvent")
+        accepted = await gateway.sink.accept(
+            events, tenant=principal.tenant, traceparent=request.state.traceparent
+        )
+        return json_response(
+            ACCEPTED,
+            {
+                "accepted": [
+                    {"id": a.id, "stream": a.stream, "version": a.version, "position": a.position}
+                    for a in accepted
+                ]
+            },
+        )
+
+    return handle
+
+
+def livez_handler() -> Any:
+    """``/livez``: the gateway process answers."""
+
+    async def handle(request: Request) -> Response:
+        return json_response(OK, {"status": "alive"})
+
+    return handle
+
+
+def readyz_handler(gateway: Gateway) -> Any:
+    """``/readyz``: ready when every upstream is ready; lists each upstream's state either way."""
+
+    async def handle(request: Request) -> Response:
+        ready = gateway.health.all_ready()
+        body = {"status": "ready" if ready else "degraded", "upstreams": gateway.health.snapshot()}
+        return json_response(readiness_status(ready), body)
+
+    return handle

@@ -1,0 +1,84 @@
+"""Tracking headers: ``X-Request-Id`` (generated when absent, always echoed) and W3C ``traceparent``.
+
+The request id becomes the command's correlation id; the trace context becomes the ``traceparent``
+extension of the CloudEvents the request causes (a fresh trace is started when the client sent none or
+an invalid one, as the W3C spec asks). This is the outermost middleware, so it also turns any error that
+escaped the app into a problem+json 500 that names the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable
+
+from riverbed.gateway.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_problem, state
+
+log = logging.getLogger("riverbed.gateway")
+
+REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:@/+=-]{1,128}$")
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+IdFactory = Callable[[], str]
+
+
+def new_request_id() -> str:
+    """A random request id."""
+    return secrets.token_hex(16)
+
+
+def parse_traceparent(value: bytes | None) -> str | None:
+    """A valid version-00 ``traceparent`` as given, or None (all-zero ids are invalid by the spec)."""
+    if value is None:
+        return None
+    text = value.decode("latin-1").strip().lower()
+    match = TRACEPARENT.match(text)
+    if match is None or set(match.group(1)) == {"0"} or set(match.group(2)) == {"0"}:
+        return None
+    return text
+
+
+def child_traceparent(parent: str | None) -> str:
+    """The gateway's own span: same trace id as ``parent`` (or a new one), a new span id, sampled."""
+    trace_id = parent.split("-")[1] if parent else secrets.token_hex(16)
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+class TrackingMiddleware:
+    """Assign the request id and trace context; echo ``X-Request-Id``; turn escaped errors into a 500."""
+
+    def __init__(self, app: ASGIApp, *, ids: IdFactory | None = None) -> None:
+        self.app = app
+        self.ids = ids or new_request_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        request_id = given.decode("latin-1") if given and REQUEST_ID.match(given) else self.ids()
+        traceparent = parse_traceparent(header(scope, b"traceparent"))
+        context = state(scope)
+        context["request_id"] = request_id
+        context["traceparent"] = child_traceparent(traceparent)
+        echoed = request_id.encode("latin-1")
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", echoed))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            log.exception("request %s failed", request_id)
+            if started:
+                raise
+            await send_problem(scope, send, exc)
