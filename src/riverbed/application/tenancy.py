@@ -1,6 +1,6 @@
-"""Tenant scoping: every stream name and view key a tenant touches starts with ``<tenant>/``.
+"""Tenant scoping: every stream name and view key a tenant touches starts with ``<tenant>:``.
 
-Tenant ids cannot contain ``/`` (see ``riverbed.runtime.gateway_settings.TENANT_PATTERN``), and the prefix
+Tenant ids cannot contain ``:`` (see ``riverbed.runtime.gateway_settings.TENANT_PATTERN``), and the prefix
 is always added by the server, never taken from the client, so no client-supplied name can reach another
 tenant's streams or rows.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from riverbed.errors import ValidationError
 
-SEPARATOR = "/"
+SEPARATOR = ":"
 
 
 def scoped(tenant: str, name: str) -> str:

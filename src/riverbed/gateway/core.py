@@ -67,14 +67,8 @@ class Gateway:
         except TimeoutError:
             breaker.record_failure()
             raise UpstreamTimeout(service, deadline) from None
-        except UpstreamUnavailable as exc:
-            breaker.record_failure()
-            if exc.state == DOWN:
-                self.health.mark_down(service, exc.reason or str(exc))
-            raise
         except ServiceUnavailable as exc:
-            breaker.record_success()
-            raise refusal(service, exc) from exc
+            raise self._unavailable(service, breaker, exc) from exc
         except RiverbedError:
             breaker.record_success()
             raise
@@ -86,6 +80,17 @@ class Gateway:
             outcome = _unscope_outcome(request.tenant, outcome)
         return outcome
 
+    def _unavailable(
+        self, name: str, breaker: CircuitBreaker, exc: ServiceUnavailable
+    ) -> UpstreamUnavailable:
+        """A down upstream counts against its breaker and the health table; a replaying one does not."""
+        if isinstance(exc, UpstreamUnavailable) and exc.state == DOWN:
+            breaker.record_failure()
+            self.health.mark_down(name, exc.reason or str(exc))
+            return exc
+        breaker.record_success()
+        return exc if isinstance(exc, UpstreamUnavailable) else refusal(name, exc)
+
     async def read(self, view: str, breaker: CircuitBreaker, request: ViewRequest) -> ViewRow:
         """Read a view row with a deadline; the row must belong to the request's tenant."""
         deadline = self.deadline(view)
@@ -95,14 +100,8 @@ class Gateway:
         except TimeoutError:
             breaker.record_failure()
             raise UpstreamTimeout(view, deadline) from None
-        except UpstreamUnavailable as exc:
-            breaker.record_failure()
-            if exc.state == DOWN:
-                self.health.mark_down(view, exc.reason or str(exc))
-            raise
         except ServiceUnavailable as exc:
-            breaker.record_success()
-            raise refusal(view, exc) from exc
+            raise self._unavailable(view, breaker, exc) from exc
         except RiverbedError:
             breaker.record_success()
             raise
@@ -125,6 +124,8 @@ def refusal(service: str, exc: ServiceUnavailable) -> UpstreamUnavailable:
     if state is None:
         state = type(exc).__name__.removeprefix("Service").lower() or "unavailable"
     progress = getattr(exc, "progress", None)
+    if progress is None and hasattr(exc, "events_done"):
+        progress = {"events_done": exc.events_done, "events_behind": getattr(exc, "events_behind", None)}
     if progress is not None and not isinstance(progress, Mapping):
         fields = getattr(progress, "__dataclass_fields__", None)
         progress = {name: getattr(progress, name) for name in fields} if fields else {"value": str(progress)}

@@ -1,0 +1,96 @@
+"""Adapters from running services to the endpoint Protocols the gateway and the service API speak.
+
+:class:`RunnerEndpoint` puts a command service behind its lifecycle (the command side's ``ServiceRunner``)
+behind :class:`~riverbed.application.endpoints.CommandEndpoint`. It is typed against the small
+:class:`Runner` Protocol rather than the concrete class, so anything with the same shape can be served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from riverbed.application.endpoints import CommandOutcome, CommandRequest, CommandSpec, EndpointStatus
+
+
+class Runner(Protocol):
+    """What the endpoint needs of a running command service."""
+
+    @property
+    def name(self) -> str:
+        """The service name."""
+        ...
+
+    @property
+    def commands(self) -> Mapping[str, Any]:
+        """Command name -> boundary model with ``.command_type``."""
+        ...
+
+    @property
+    def progress(self) -> Any:
+        """Lifecycle state (``.state``), ``.events_done`` and ``.events_behind``."""
+        ...
+
+    def parse(self, command_name: str, payload: Mapping[str, Any]) -> Any:
+        """Validate a JSON payload into a command."""
+        ...
+
+    async def handle(
+        self,
+        command: Any,
+        *,
+        command_id: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        traceparent: str | None = None,
+        tenant: str | None = None,
+    ) -> Any:
+        """Run a command once per id; raises a retryable ServiceUnavailable unless ready."""
+        ...
+
+
+class RunnerEndpoint:
+    """A :class:`Runner` as a :class:`~riverbed.application.endpoints.CommandEndpoint`."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.name = runner.name
+        self._specs = {
+            name: CommandSpec(name, getattr(model, "command_type", model))
+            for name, model in runner.commands.items()
+        }
+
+    def commands(self) -> Mapping[str, CommandSpec]:
+        """The service's commands and their models."""
+        return self._specs
+
+    async def send(self, request: CommandRequest) -> CommandOutcome:
+        """Parse, handle and describe one command."""
+        command = self.runner.parse(request.command, request.payload)
+        result = await self.runner.handle(
+            command,
+            command_id=request.command_id,
+            correlation_id=request.correlation_id,
+            traceparent=request.traceparent,
+            tenant=request.tenant,
+        )
+        checkpoint = getattr(result, "checkpoint", None)
+        last = getattr(result, "last_position", None)
+        position = str(checkpoint) if checkpoint is not None else (str(last) if last is not None else None)
+        return CommandOutcome(
+            command_id=result.command_id,
+            stream=result.stream,
+            version=result.version,
+            position=position,
+            events=tuple({"id": r.id, "type": r.type} for r in getattr(result, "records", ())),
+            duplicate=bool(getattr(result, "duplicate", False)),
+        )
+
+    async def status(self) -> EndpointStatus:
+        """The lifecycle state and replay progress."""
+        progress = self.runner.progress
+        state = progress.state
+        return EndpointStatus(
+            state=str(getattr(state, "value", state)),
+            progress={"events_done": progress.events_done, "events_behind": progress.events_behind},
+        )
