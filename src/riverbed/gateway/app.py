@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from riverbed.application.endpoints import CommandEndpoint, ViewEndpoint
 from riverbed.application.ingress import EventSink
-from riverbed.errors import ConfigurationError
+from riverbed.errors import ConfigurationError, RiverbedError
 from riverbed.gateway.asgi import Receive, Scope, Send
 from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, AuthMiddleware, JwtAuthenticator
 from riverbed.gateway.core import Gateway, new_command_id
@@ -119,7 +119,7 @@ def create_app(
     for service_name, command in gateway.models:
         routes.append(
             Route(
-                f"/commands/{service}/{command}",
+                f"/commands/{service_name}/{command}",
                 command_handler(gateway, service_name, command),
                 methods=["POST"],
             )
@@ -142,7 +142,7 @@ def create_app(
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_exception, Exception: _problem},
+        exception_handlers={HTTPException: _http_exception, RiverbedError: _problem, Exception: _problem},
     )
     if authenticators is None:
         authenticators = _authenticators(config, wall_clock)

@@ -78,7 +78,7 @@ class TrackingMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
+            # Starlette re-raises after it has sent its 500 problem: log once, never send twice.
             log.exception("request %s failed", request_id)
-            if started:
-                raise
-            await send_problem(scope, send, exc)
+            if not started:
+                await send_problem(scope, send, exc)
