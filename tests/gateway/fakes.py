@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from riverbed.application.endpoints import (
     CommandOutcome,
@@ -25,16 +27,18 @@ from riverbed.cloudevents import CloudEvent
 from riverbed.errors import NotFound, ServiceUnavailable
 from riverbed.ports.event_store import EventStore
 
+AccountId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenAccount:
-    account_id: str
+    account_id: AccountId
     owner: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deposit:
-    account_id: str
+    account_id: AccountId
     amount: int
     memo: dict[str, Any] = field(default_factory=dict)
 

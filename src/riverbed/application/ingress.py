@@ -47,10 +47,20 @@ class StoreSink:
     async def accept(
         self, events: Sequence[CloudEvent], *, tenant: str, traceparent: str | None
     ) -> list[Accepted]:
-        """Append events in order, grouping consecutive events of one stream into one append."""
+        """Append events in order, grouping consecutive events of one stream into one append.
+
+        An id repeated within the batch is a re-delivery of the same event: it is stored once and
+        answered with the first one's place.
+        """
         accepted: list[Accepted] = []
         groups: list[tuple[str, list[CloudEvent]]] = []
+        seen: set[str] = set()
+        order: list[str] = []
         for event in events:
+            order.append(event.id)
+            if event.id in seen:
+                continue
+            seen.add(event.id)
             stream = event.subject or DEFAULT_STREAM
             extra = (
                 {"traceparent": traceparent} if traceparent and "traceparent" not in event.extensions else {}
@@ -73,4 +83,5 @@ class StoreSink:
                         position=str(Checkpoint(result.checkpoint.commit, result.first_position + offset)),
                     )
                 )
-        return accepted
+        by_id = {a.id: a for a in accepted}
+        return [by_id[event_id] for event_id in order]

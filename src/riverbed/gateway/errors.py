@@ -16,6 +16,7 @@ from typing import Any
 
 from riverbed.errors import (
     AuthenticationFailed,
+    DuplicateEventId,
     InvalidCloudEvent,
     MalformedRequest,
     NotFound,
@@ -53,7 +54,7 @@ class ProblemType:
 UNAUTHENTICATED = ProblemType(401, "unauthenticated", "Credentials are missing or not valid")
 NOT_FOUND = ProblemType(404, "not-found", "No such resource")
 METHOD_NOT_ALLOWED = ProblemType(405, "method-not-allowed", "Method not allowed on this resource")
-CONFLICT = ProblemType(409, "conflict", "The stream changed concurrently")
+CONFLICT = ProblemType(409, "conflict", "The request clashes with what is stored")
 TOO_LARGE = ProblemType(413, "payload-too-large", "The request body is too large")
 UNSUPPORTED_MEDIA = ProblemType(415, "unsupported-media-type", "The request body has the wrong media type")
 MALFORMED = ProblemType(400, "malformed-request", "The request is malformed")
@@ -100,6 +101,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], ProblemType], ...] = (
     (UpstreamUnavailable, UPSTREAM_UNAVAILABLE),
     (ServiceUnavailable, UNAVAILABLE),
     (WrongExpectedVersion, CONFLICT),
+    (DuplicateEventId, CONFLICT),
     (InvalidCloudEvent, INVALID_EVENT),
     (ValidationError, INVALID),
     (UpstreamTimeout, UPSTREAM_TIMEOUT),

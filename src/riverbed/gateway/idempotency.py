@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from riverbed.errors import ValidationError
 Clock = Callable[[], float]
 NAMESPACE = uuid.UUID("6f1e0e2a-4c1b-4f44-9a57-1f5e2b6c9d3e")
 MAX_KEY_LENGTH = 255
+KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,11 @@ def fingerprint(*parts: str | bytes) -> str:
 
 def check_key(key: str) -> str:
     """Refuse empty, over-long or non-printable keys."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationError(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
+    if not KEY.match(key):
+        raise ValidationError(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters without spaces; "
+            "a UUID is a good choice"
+        )
     return key
 
 

@@ -62,7 +62,7 @@ def _as_pydantic(model: type[Any]) -> type[BaseModel]:
         return forbidding
     if not dataclasses.is_dataclass(model):
         raise TypeError(f"command model {model!r} must be a dataclass or a pydantic model")
-    hints = typing.get_type_hints(model)
+    hints = typing.get_type_hints(model, include_extras=True)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(model):
         if f.default is not dataclasses.MISSING:

@@ -13,6 +13,7 @@ from riverbed.gateway.core import Gateway
 from riverbed.gateway.errors import (
     ACCEPTED,
     ALL_PROBLEMS,
+    CONFLICT,
     INTERNAL,
     INVALID,
     INVALID_EVENT,
@@ -29,6 +30,7 @@ from riverbed.gateway.errors import (
     ProblemType,
 )
 from riverbed.gateway.models import split_defs
+from riverbed.gateway.routes import ATTRIBUTE_PATTERN, KEY_PATTERN
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}]
@@ -104,6 +106,28 @@ HEALTH: dict[str, Any] = {
     "required": ["status"],
     "properties": {"status": {"type": "string"}, "upstreams": {"type": "array", "items": {"type": "object"}}},
 }
+TEXT = {"type": "string", "pattern": ATTRIBUTE_PATTERN}
+CLOUDEVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "A CloudEvent (JSON format); its subject names the tenant's stream it is appended to",
+    "required": ["specversion", "id", "source", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "specversion": {"type": "string", "enum": ["1.0"]},
+        "id": TEXT,
+        "source": TEXT,
+        "type": TEXT,
+        "subject": TEXT,
+        "data": {},
+    },
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key returns the first result (printable ASCII, 1-255 characters)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
 TRACKING_HEADERS = [
     {"name": "X-Request-Id", "in": "header", "required": False, "schema": {"type": "string"}},
     {"name": "traceparent", "in": "header", "required": False, "schema": {"type": "string"}},
@@ -143,6 +167,7 @@ def build_openapi(
         "ViewRow": VIEW_ROW,
         "IngressResult": INGRESS_RESULT,
         "Health": HEALTH,
+        "CloudEvent": CLOUDEVENT,
     }
     for (service, command), model in sorted(gateway.models.items()):
         body, defs = split_defs(model.json_schema())
@@ -157,12 +182,7 @@ def build_openapi(
                 "security": SECURITY,
                 "parameters": [
                     *TRACKING_HEADERS,
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string"},
-                    },
+                    IDEMPOTENCY_KEY,
                 ],
                 "requestBody": {
                     "required": True,
@@ -186,7 +206,12 @@ def build_openapi(
                 "security": SECURITY,
                 "parameters": [
                     *TRACKING_HEADERS,
-                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "key",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": KEY_PATTERN},
+                    },
                     {
                         "name": "min_position",
                         "in": "query",
@@ -211,13 +236,21 @@ def build_openapi(
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/cloudevents+json": {"schema": {"type": "object"}},
-                        "application/cloudevents-batch+json": {"schema": {"type": "array"}},
+                        "application/cloudevents+json": {
+                            "schema": {"$ref": "#/components/schemas/CloudEvent"}
+                        },
+                        "application/cloudevents-batch+json": {
+                            "schema": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"$ref": "#/components/schemas/CloudEvent"},
+                            }
+                        },
                     },
                 },
                 "responses": {
                     **_ok(ACCEPTED, "IngressResult", "The events were stored"),
-                    **_problems((MALFORMED, TOO_LARGE, INVALID_EVENT, *COMMON)),
+                    **_problems((MALFORMED, TOO_LARGE, CONFLICT, INVALID, INVALID_EVENT, *COMMON)),
                 },
             }
         }

@@ -24,6 +24,10 @@ from riverbed.gateway.idempotency import check_key, command_id_for, fingerprint
 from riverbed.gateway.limits import parse_json
 
 POSITION = re.compile(r"^\d{1,19}(:\d{1,19})?$")
+KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+KEY_PATTERN = KEY.pattern
+ATTRIBUTE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+ATTRIBUTE_PATTERN = ATTRIBUTE.pattern
 JSON = "application/json"
 
 
@@ -95,6 +99,8 @@ def view_handler(gateway: Gateway, view: str) -> Any:
                 f"min_position {min_position!r} is not a position; use the 'position' a command returned"
             )
         key = request.path_params["key"]
+        if not KEY.match(key):
+            raise MalformedRequest("a view key is 1-200 characters without control characters")
         row = await gateway.read(
             view,
             breaker,
@@ -131,6 +137,14 @@ def events_handler(gateway: Gateway) -> Any:
             raise InvalidCloudEvent(f"not a CloudEvent: {exc}") from None
         if not events:
             raise ValidationError("the batch is empty; send at least one CloudEvent")
+        for event in events:
+            for name in ("id", "source", "type", "subject"):
+                value = getattr(event, name)
+                if value is not None and not ATTRIBUTE.match(value):
+                    raise InvalidCloudEvent(
+                        f"{name} must be 1-200 characters without control characters at this gateway",
+                        attribute=name,
+                    )
         accepted = await gateway.sink.accept(
             events, tenant=principal.tenant, traceparent=request.state.traceparent
         )
