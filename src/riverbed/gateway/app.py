@@ -138,6 +138,10 @@ def create_app(
             yield
         finally:
             await monitor.stop()
+            for endpoint in (*services, *views):
+                close = getattr(endpoint, "aclose", None)
+                if close is not None:
+                    await close()
 
     starlette = Starlette(
         routes=routes,

@@ -23,12 +23,15 @@ from riverbed.application.endpoints import (
     ViewRow,
 )
 from riverbed.errors import (
+    ConfigurationError,
     InvalidMessage,
     NotFound,
     RiverbedError,
     UpstreamUnavailable,
     ValidationError,
 )
+
+from riverbed.runtime.gateway_settings import GatewaySettings
 
 TRANSPORT_ERRORS = (httpx.TransportError,)
 
@@ -148,3 +151,23 @@ class RemoteView(_Remote):
         }
         body = await self._call("POST", f"/endpoints/{self.name}/rows", payload)
         return ViewRow.from_json(body["row"])
+
+
+def remote_endpoints(
+    settings: GatewaySettings, commands: Mapping[str, Sequence[CommandSpec]]
+) -> tuple[list[RemoteService], list[RemoteView]]:
+    """The services and views of ``settings.upstreams``; ``commands`` gives each service's commands."""
+    services: list[RemoteService] = []
+    views: list[RemoteView] = []
+    for upstream in settings.upstreams:
+        if upstream.kind == "view":
+            views.append(RemoteView(upstream.name, upstream.url))
+            continue
+        specs = commands.get(upstream.name)
+        if not specs:
+            raise ConfigurationError(
+                f"upstream service {upstream.name!r} has no commands declared on the gateway's side; "
+                "pass its CommandSpecs so the gateway can validate bodies and describe them"
+            )
+        services.append(RemoteService(upstream.name, upstream.url, specs))
+    return services, views
