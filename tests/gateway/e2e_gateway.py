@@ -1,4 +1,4 @@
-"""A real gateway process: ``python -m tests.gateway.e2e_gateway`` configured by RIVERBED_GATEWAY__* variables."""
+"""A real gateway process: ``python -m tests.gateway.e2e_gateway``, configured by RIVERBED_GATEWAY__*."""
 
 from __future__ import annotations
 

@@ -170,7 +170,8 @@ async def test_a_killed_service_fails_fast_and_comes_back_without_running_a_comm
 
     statuses = Counter((o.service, o.status) for o in outcomes)
     print(
-        f"\ndown detected after {detection:.3f} s, serving again {recovery:.3f} s after restart; {dict(statuses)}"
+        f"\ndown detected after {detection:.3f} s, serving again {recovery:.3f} s after restart;",
+        dict(statuses),
     )
     refusals = [o for o in outcomes if o.service == "bank" and o.status != 200]
     print(f"503 latency: max {max(o.seconds for o in refusals) * 1000:.1f} ms over {len(refusals)} refusals")
