@@ -18,7 +18,7 @@ from tests.gateway.e2e_domain import Account, Deposit, events
 
 async def main(name: str, store_url: str, port: int) -> None:
     store = await open_store(store_url)
-    service = CommandService(
+    service: CommandService[Account] = CommandService(
         name=name,
         aggregate=Account,
         commands=(Deposit,),
