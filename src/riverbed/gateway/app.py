@@ -24,7 +24,8 @@ from riverbed.application.ingress import EventSink
 from riverbed.errors import ConfigurationError, RiverbedError
 from riverbed.gateway.asgi import Receive, Scope, Send
 from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, AuthMiddleware, JwtAuthenticator
-from riverbed.gateway.core import Gateway, new_command_id
+from riverbed.gateway.core import CommandIds, Gateway
+from riverbed.gateway.deadlines import Deadlines
 from riverbed.gateway.errors import OK, encode_problem, from_http_status, problem_for, problem_headers
 from riverbed.gateway.health import HealthTable
 from riverbed.gateway.idempotency import IdempotencyCache
@@ -33,7 +34,7 @@ from riverbed.gateway.monitor import HealthMonitor
 from riverbed.gateway.openapi import build_openapi
 from riverbed.gateway.ratelimit import RateLimitMiddleware, TokenBuckets
 from riverbed.gateway.routes import (
-    command_handler,
+    CommandRoute,
     events_handler,
     json_response,
     livez_handler,
@@ -98,7 +99,8 @@ def create_app(
         services={s.name: s for s in services},
         views={v.name: v for v in views},
         sink=sink,
-        ids=ids or new_command_id,
+        ids=ids or CommandIds(),
+        deadlines=Deadlines(),
     )
     monitor = HealthMonitor(
         table,
@@ -111,16 +113,12 @@ def create_app(
     async def openapi_handler(request: Request) -> Response:
         return json_response(OK, openapi)
 
-    routes = [
-        Route("/livez", livez_handler(), methods=["GET"]),
-        Route("/readyz", readyz_handler(gateway), methods=["GET"]),
-        Route("/openapi.json", openapi_handler, methods=["GET"]),
-    ]
+    routes = []  # commands first: the hot path matches on its first try
     for service_name, command in gateway.models:
         routes.append(
             Route(
                 f"/commands/{service_name}/{command}",
-                command_handler(gateway, service_name, command),
+                CommandRoute(gateway, service_name, command),
                 methods=["POST"],
             )
         )
@@ -131,12 +129,22 @@ def create_app(
     if sink is not None:
         routes.append(Route("/events", events_handler(gateway), methods=["POST"]))
 
+    routes.extend(
+        [
+            Route("/livez", livez_handler(), methods=["GET"]),
+            Route("/readyz", readyz_handler(gateway), methods=["GET"]),
+            Route("/openapi.json", openapi_handler, methods=["GET"]),
+        ]
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await monitor.start()
+        await gateway.deadlines.start()
         try:
             yield
         finally:
+            await gateway.deadlines.stop()
             await monitor.stop()
             for endpoint in (*services, *views):
                 close = getattr(endpoint, "aclose", None)

@@ -22,11 +22,15 @@ def state(scope: Scope) -> dict[str, Any]:
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of a request header (``name`` in lower case)."""
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value)
-    return None
+    """The first value of a request header (``name`` in lower case), from a dict built once per request."""
+    context = state(scope)
+    headers: dict[bytes, bytes] | None = context.get("_headers")
+    if headers is None:
+        headers = {}
+        for key, value in scope.get("headers", ()):
+            headers.setdefault(bytes(key).lower(), bytes(value))
+        context["_headers"] = headers
+    return headers.get(name)
 
 
 async def send_json(

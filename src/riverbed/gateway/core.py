@@ -6,7 +6,7 @@ every clock and id factory is injected.
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,11 +23,24 @@ from riverbed.application.ingress import EventSink
 from riverbed.application.tenancy import unscoped
 from riverbed.errors import RiverbedError, ServiceUnavailable, UpstreamUnavailable, ValidationError
 from riverbed.gateway.breaker import CircuitBreaker
+from riverbed.gateway.deadlines import Deadlines
 from riverbed.gateway.errors import UpstreamTimeout
 from riverbed.gateway.health import DOWN, HealthTable
 from riverbed.gateway.idempotency import IdempotencyCache
 from riverbed.gateway.models import CommandModel
 from riverbed.runtime.gateway_settings import GatewaySettings
+
+
+class CommandIds:
+    """Unique command ids, cheaply: a random 128-bit prefix per gateway and a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = uuid.uuid4().hex
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        """The next id."""
+        return f"{self._prefix}-{next(self._count)}"
 
 
 def new_command_id() -> str:
@@ -47,6 +60,7 @@ class Gateway:
     sink: EventSink | None = None
     ids: Callable[[], str] = new_command_id
     models: dict[tuple[str, str], CommandModel] = field(default_factory=dict)
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
     def __post_init__(self) -> None:
         for name, service in self.services.items():
@@ -62,7 +76,7 @@ class Gateway:
         """Send a command with a deadline, feeding the circuit breaker and the health table."""
         deadline = self.deadline(service)
         try:
-            async with asyncio.timeout(deadline):
+            async with self.deadlines.within(deadline):
                 outcome = await self.services[service].send(request)
         except TimeoutError:
             breaker.record_failure()
@@ -95,7 +109,7 @@ class Gateway:
         """Read a view row with a deadline; the row must belong to the request's tenant."""
         deadline = self.deadline(view)
         try:
-            async with asyncio.timeout(deadline):
+            async with self.deadlines.within(deadline):
                 row = await self.views[view].get(request)
         except TimeoutError:
             breaker.record_failure()

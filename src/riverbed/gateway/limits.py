@@ -39,6 +39,9 @@ class BodyLimitMiddleware:
             if declared > self.max_bytes:
                 await send_problem(scope, send, RequestTooLarge(self.max_bytes))
                 return
+            # the server reads exactly Content-Length bytes (h11 and httptools refuse more): nothing to count
+            await self.app(scope, receive, send)
+            return
         seen = 0
         started = False
 
@@ -72,7 +75,8 @@ def parse_json(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
         raise MalformedRequest(f"the JSON body is nested deeper than {max_depth} levels") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
-    check_depth(value, max_depth)
+    if len(body) > 2 * max_depth:  # each level takes at least two bytes: a shorter body cannot be too deep
+        check_depth(value, max_depth)
     return value
 
 

@@ -10,13 +10,14 @@ import json
 import re
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from riverbed.application.endpoints import CommandRequest, ViewRequest
 from riverbed.application.tenancy import scoped
 from riverbed.cloudevents import from_http_events
 from riverbed.errors import InvalidCloudEvent, MalformedRequest, NotFound, ValidationError
+from riverbed.gateway.asgi import Receive, Scope, Send, header, send_json
 from riverbed.gateway.auth import Principal
 from riverbed.gateway.core import Gateway
 from riverbed.gateway.errors import ACCEPTED, OK, STATUS_FOR_SUCCESS, UnsupportedMediaType, readiness_status
@@ -38,53 +39,79 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
 
 def principal_of(request: Request) -> Principal:
     """The authenticated principal (auth middleware put it there)."""
-    principal: Principal = request.state.principal
+    principal: Principal = request.scope["state"]["principal"]
     return principal
 
 
-def require_json(request: Request) -> None:
+def require_json(scope: Scope) -> None:
     """Refuse a body that does not say it is JSON."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    raw = header(scope, b"content-type")
+    media = raw.decode("latin-1").split(";", 1)[0].strip().lower() if raw else ""
     if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
         raise UnsupportedMediaType(f"send the body as {JSON}, not {media or 'no content type'!r}")
 
 
-def command_handler(gateway: Gateway, service: str, command: str) -> Any:
-    """The handler of ``POST /commands/{service}/{command}``."""
-    model = gateway.models[(service, command)]
-    max_depth = gateway.settings.max_json_depth
+class CommandRoute:
+    """The ASGI endpoint of ``POST /commands/{service}/{command}``.
 
-    async def handle(request: Request) -> Response:
+    A plain ASGI callable rather than a request/response function: the hot path of the gateway skips
+    building Starlette's Request and Response objects (errors still go to the app's exception handlers).
+    """
+
+    def __init__(self, gateway: Gateway, service: str, command: str) -> None:
+        self.gateway = gateway
+        self.service = service
+        self.command = command
+        self.model = gateway.models[(service, command)]
+        self.max_depth = gateway.settings.max_json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check health, validate, send the command (once per Idempotency-Key) and answer its outcome."""
+        gateway = self.gateway
+        service = self.service
         breaker = gateway.health.check(service)
-        principal = principal_of(request)
-        require_json(request)
-        payload = model.validate(parse_json(await request.body(), max_depth=max_depth))
-        key = request.headers.get("idempotency-key")
-        context = request.state
-        send = CommandRequest(
-            command=command,
+        context = scope["state"]
+        principal: Principal = context["principal"]
+        require_json(scope)
+        payload = self.model.validate(parse_json(await read_body(receive), max_depth=self.max_depth))
+        raw_key = header(scope, b"idempotency-key")
+        key = raw_key.decode("latin-1") if raw_key is not None else None
+        request = CommandRequest(
+            command=self.command,
             payload=payload,
             tenant=principal.tenant,
             command_id=command_id_for(principal.tenant, check_key(key)) if key is not None else gateway.ids(),
-            correlation_id=context.request_id,
-            traceparent=context.traceparent,
+            correlation_id=context["request_id"],
+            traceparent=context["traceparent"],
         )
 
         async def call() -> tuple[int, dict[str, Any]]:
-            outcome = await gateway.send(service, breaker, send)
-            body = {"service": service, "command": command, **outcome.to_json()}
+            outcome = await gateway.send(service, breaker, request)
+            body = {"service": service, "command": self.command, **outcome.to_json()}
             return STATUS_FOR_SUCCESS[outcome.accepted_only], body
 
         if key is None:
             status, body = await call()
-            return json_response(status, body)
-        request_fingerprint = fingerprint(service, command, json.dumps(payload, sort_keys=True))
+            await send_json(send, status, body)
+            return
+        request_fingerprint = fingerprint(service, self.command, json.dumps(payload, sort_keys=True))
         status, body, replayed = await gateway.idempotency.run(
             principal.tenant, key, request_fingerprint, call
         )
-        return json_response(status, body, {"idempotency-replayed": "true" if replayed else "false"})
+        replay_header = (b"idempotency-replayed", b"true" if replayed else b"false")
+        await send_json(send, status, body, headers=[replay_header])
 
-    return handle
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (the body limit middleware stops an oversized one while it streams)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def view_handler(gateway: Gateway, view: str) -> Any:

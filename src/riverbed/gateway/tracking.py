@@ -9,11 +9,12 @@ escaped the app into a problem+json 500 that names the request id.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import secrets
 from collections.abc import Callable
 
-from riverbed.gateway.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_problem, state
+from riverbed.gateway.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem, state
 
 log = logging.getLogger("riverbed.gateway")
 
@@ -22,9 +23,12 @@ TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 IdFactory = Callable[[], str]
 
 
+_random = random.Random(secrets.randbits(128))  # ids need to be unique, not secret: no syscall per request
+
+
 def new_request_id() -> str:
-    """A random request id."""
-    return secrets.token_hex(16)
+    """A random request id (128 bits, hex)."""
+    return f"{_random.getrandbits(128):032x}"
 
 
 def parse_traceparent(value: bytes | None) -> str | None:
@@ -40,8 +44,8 @@ def parse_traceparent(value: bytes | None) -> str | None:
 
 def child_traceparent(parent: str | None) -> str:
     """The gateway's own span: same trace id as ``parent`` (or a new one), a new span id, sampled."""
-    trace_id = parent.split("-")[1] if parent else secrets.token_hex(16)
-    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    trace_id = parent[3:35] if parent else f"{_random.getrandbits(128) or 1:032x}"
+    return f"00-{trace_id}-{_random.getrandbits(64) or 1:016x}-01"
 
 
 class TrackingMiddleware:
@@ -56,10 +60,14 @@ class TrackingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = header(scope, b"x-request-id")
-        request_id = given.decode("latin-1") if given and REQUEST_ID.match(given) else self.ids()
-        traceparent = parse_traceparent(header(scope, b"traceparent"))
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope.get("headers", ()):
+            headers.setdefault(bytes(name).lower(), bytes(value))
         context = state(scope)
+        context["_headers"] = headers
+        given = headers.get(b"x-request-id")
+        request_id = given.decode("latin-1") if given and REQUEST_ID.match(given) else self.ids()
+        traceparent = parse_traceparent(headers.get(b"traceparent"))
         context["request_id"] = request_id
         context["traceparent"] = child_traceparent(traceparent)
         echoed = request_id.encode("latin-1")

@@ -30,7 +30,6 @@ from riverbed.errors import (
     UpstreamUnavailable,
     ValidationError,
 )
-
 from riverbed.runtime.gateway_settings import GatewaySettings
 
 TRANSPORT_ERRORS = (httpx.TransportError,)
