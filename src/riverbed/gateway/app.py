@@ -207,4 +207,4 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 def _plain_headers(body: dict[str, Any], request_id: str | None) -> dict[str, str]:
-    return {name.decode(): value.decode("latin-1") for name, value in problem_headers(body, request_id)}
+    return {name.decode(): value.decode("latin-1") for name, value in problem_headers(body)}

@@ -57,4 +57,4 @@ async def send_problem(scope: Scope, send: Send, exc: BaseException) -> None:
     """Answer with the problem+json of ``exc``."""
     request_id = state(scope).get("request_id")
     status, body = problem_for(exc, instance=scope.get("path", ""), request_id=request_id)
-    await send_bytes(send, status, encode_problem(body), problem_headers(body, request_id))
+    await send_bytes(send, status, encode_problem(body), problem_headers(body))

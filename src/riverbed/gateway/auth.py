@@ -31,11 +31,11 @@ class Principal:
     tenant: str
     subject: str
     method: Literal["api-key", "jwt"]
+    client_id: str = ""
+    """The rate limiter's key (``tenant:subject``)."""
 
-    @property
-    def client_id(self) -> str:
-        """The rate limiter's key."""
-        return f"{self.tenant}:{self.subject}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "client_id", f"{self.tenant}:{self.subject}")
 
 
 class Authenticator(Protocol):

@@ -164,15 +164,13 @@ def problem_for(exc: BaseException, *, instance: str, request_id: str | None) ->
     return kind.status, body
 
 
-def problem_headers(body: Mapping[str, Any], request_id: str | None) -> list[tuple[bytes, bytes]]:
-    """Response headers for a problem body."""
+def problem_headers(body: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
+    """Response headers for a problem body (the tracking middleware adds ``X-Request-Id`` to every answer)."""
     headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
     if "retry_after" in body:
         headers.append((b"retry-after", str(body["retry_after"]).encode()))
     if body["status"] == 401:
         headers.append((b"www-authenticate", b'Bearer realm="riverbed", ApiKey realm="riverbed"'))
-    if request_id:
-        headers.append((b"x-request-id", request_id.encode("latin-1")))
     return headers
 
 

@@ -44,8 +44,10 @@ def parse_traceparent(value: bytes | None) -> str | None:
 
 def child_traceparent(parent: str | None) -> str:
     """The gateway's own span: same trace id as ``parent`` (or a new one), a new span id, sampled."""
-    trace_id = parent[3:35] if parent else f"{_random.getrandbits(128) or 1:032x}"
-    return f"00-{trace_id}-{_random.getrandbits(64) or 1:016x}-01"
+    if parent:
+        return f"00-{parent[3:35]}-{_random.getrandbits(64) | 1:016x}-01"
+    ids = f"{_random.getrandbits(192) | 1:048x}"  # the low bit keeps the span id from being all zeros
+    return f"00-{ids[16:]}-{ids[:16]}-01"
 
 
 class TrackingMiddleware:
@@ -60,9 +62,8 @@ class TrackingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers: dict[bytes, bytes] = {}
-        for name, value in scope.get("headers", ()):
-            headers.setdefault(bytes(name).lower(), bytes(value))
+        # ASGI servers give lower-case names; reversed so that the first of a repeated header wins
+        headers: dict[bytes, bytes] = dict(reversed(scope.get("headers", ())))
         context = state(scope)
         context["_headers"] = headers
         given = headers.get(b"x-request-id")
@@ -77,10 +78,7 @@ class TrackingMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = list(message.get("headers", ()))
-                if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", echoed))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", echoed)]
             await send(message)
 
         try:
@@ -89,4 +87,4 @@ class TrackingMiddleware:
             # Starlette re-raises after it has sent its 500 problem: log once, never send twice.
             log.exception("request %s failed", request_id)
             if not started:
-                await send_problem(scope, send, exc)
+                await send_problem(scope, send_with_id, exc)
