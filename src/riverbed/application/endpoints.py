@@ -19,6 +19,49 @@ LIFECYCLE_STATES = ("starting", "replaying", "ready", "draining", "stopped")
 """The lifecycle every service moves through; only ``ready`` serves commands."""
 
 
+_REFUSAL_STATES = (
+    ("Replaying", "replaying"),
+    ("Draining", "draining"),
+    ("Starting", "starting"),
+    ("Behind", "behind"),
+)
+
+
+def refusal_state(exc: BaseException) -> str:
+    """The lifecycle state a retryable refusal stands for: its ``state`` attribute, else its class name.
+
+    ``ServiceReplaying`` and ``ViewReplaying`` are ``replaying``, ``ServiceDraining`` is ``draining``,
+    ``ViewBehind`` is ``behind``; anything else is ``unavailable``.
+    """
+    state = getattr(exc, "state", None)
+    if state is not None:
+        return str(getattr(state, "value", state))
+    name = type(exc).__name__
+    for suffix, state_name in _REFUSAL_STATES:
+        if name.endswith(suffix):
+            return state_name
+    return "unavailable"
+
+
+def refusal_progress(exc: BaseException) -> dict[str, Any] | None:
+    """Replay progress (or how far behind) a refusal carries, as JSON, if any."""
+    progress = getattr(exc, "progress", None)
+    if isinstance(progress, Mapping):
+        return dict(progress)
+    if hasattr(exc, "events_done"):
+        return {
+            "events_done": getattr(exc, "events_done", None),
+            "events_behind": getattr(exc, "events_behind", None),
+        }
+    if hasattr(exc, "behind"):
+        return {
+            "position": getattr(exc, "position", None),
+            "wanted": getattr(exc, "wanted", None),
+            "behind": exc.behind,
+        }
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """A command a service accepts: its wire name and its model (a message dataclass or pydantic model)."""

@@ -18,6 +18,8 @@ from riverbed.application.endpoints import (
     ViewEndpoint,
     ViewRequest,
     ViewRow,
+    refusal_progress,
+    refusal_state,
 )
 from riverbed.application.ingress import EventSink
 from riverbed.application.tenancy import unscoped
@@ -133,21 +135,12 @@ class Gateway:
 
 
 def refusal(service: str, exc: ServiceUnavailable) -> UpstreamUnavailable:
-    """A service's own retryable refusal (replaying, draining) as the gateway's 503."""
-    state = getattr(exc, "state", None)
-    if state is None:
-        state = type(exc).__name__.removeprefix("Service").lower() or "unavailable"
-    progress = getattr(exc, "progress", None)
-    if progress is None and hasattr(exc, "events_done"):
-        progress = {"events_done": exc.events_done, "events_behind": getattr(exc, "events_behind", None)}
-    if progress is not None and not isinstance(progress, Mapping):
-        fields = getattr(progress, "__dataclass_fields__", None)
-        progress = {name: getattr(progress, name) for name in fields} if fields else {"value": str(progress)}
+    """A service's own retryable refusal (replaying, draining, behind) as the gateway's 503."""
     return UpstreamUnavailable(
         service,
-        state=str(getattr(state, "value", state)),
+        state=refusal_state(exc),
         retry_after=exc.retry_after,
-        progress=dict(progress) if progress is not None else None,
+        progress=refusal_progress(exc),
         reason=str(exc),
     )
 

@@ -1,8 +1,9 @@
 """Adapters from running services to the endpoint Protocols the gateway and the service API speak.
 
 :class:`RunnerEndpoint` puts a command service behind its lifecycle (the command side's ``ServiceRunner``)
-behind :class:`~riverbed.application.endpoints.CommandEndpoint`. It is typed against the small
-:class:`Runner` Protocol rather than the concrete class, so anything with the same shape can be served.
+behind :class:`~riverbed.application.endpoints.CommandEndpoint`; :class:`QueriesEndpoint` puts one view of
+the query side's ``ViewQueries`` behind :class:`~riverbed.application.endpoints.ViewEndpoint`. They are
+typed against small Protocols rather than the concrete classes, so anything with the same shape serves.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from riverbed.application.endpoints import CommandOutcome, CommandRequest, CommandSpec, EndpointStatus
+from riverbed.application.endpoints import (
+    CommandOutcome,
+    CommandRequest,
+    CommandSpec,
+    EndpointStatus,
+    ViewRequest,
+    ViewRow,
+)
+from riverbed.application.tenancy import scoped, unscoped
 
 
 class Runner(Protocol):
@@ -94,3 +103,40 @@ class RunnerEndpoint:
             state=str(getattr(state, "value", state)),
             progress={"events_done": progress.events_done, "events_behind": progress.events_behind},
         )
+
+
+class Queries(Protocol):
+    """What the view endpoint needs of the query side."""
+
+    async def lookup(
+        self, view: str, key: str, *, tenant: str | None = None, min_position: Any = None
+    ) -> Any:
+        """The row (``.key``, ``.row``, ``.position``); raises NotFound, or a retryable refusal."""
+        ...
+
+
+class QueriesEndpoint:
+    """One view of a :class:`Queries` as a :class:`~riverbed.application.endpoints.ViewEndpoint`.
+
+    The gateway sends tenant-scoped keys (``tenant:key``); the query side scopes tenant views itself, so
+    the endpoint hands it the caller's key and tenant and scopes the answer's key again for the gateway
+    to check.
+    """
+
+    def __init__(self, queries: Queries, view: str) -> None:
+        self.queries = queries
+        self.name = view
+
+    async def get(self, request: ViewRequest) -> ViewRow:
+        """Look the row up, at least at ``request.min_position``."""
+        key = unscoped(request.tenant, request.key)
+        answer = await self.queries.lookup(
+            self.name, key, tenant=request.tenant, min_position=request.min_position
+        )
+        return ViewRow(
+            key=scoped(request.tenant, answer.key), data=dict(answer.row), position=answer.position
+        )
+
+    async def status(self) -> EndpointStatus:
+        """Ready: a view that is still replaying refuses reads itself (a retryable ViewReplaying)."""
+        return EndpointStatus(state="ready")

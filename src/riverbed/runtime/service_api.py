@@ -29,6 +29,8 @@ from riverbed.application.endpoints import (
     EndpointStatus,
     ViewEndpoint,
     ViewRequest,
+    refusal_progress,
+    refusal_state,
 )
 from riverbed.errors import NotFound, RiverbedError, ServiceUnavailable, ValidationError, WrongExpectedVersion
 
@@ -49,9 +51,8 @@ def encode_error(exc: BaseException) -> dict[str, Any]:
     error: dict[str, Any] = {"kind": kind, "class": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, ServiceUnavailable):
         error["retry_after"] = exc.retry_after
-        state = getattr(exc, "state", None)
-        error["state"] = str(getattr(state, "value", state)) if state is not None else _state_of(exc)
-        progress = _progress(exc)
+        error["state"] = refusal_state(exc)
+        progress = refusal_progress(exc)
         if progress is not None:
             error["progress"] = progress
     errors = getattr(exc, "errors", None)
@@ -119,19 +120,3 @@ def _failure(exc: Exception) -> Response:
 
 def _json(body: object) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
-
-
-def _state_of(exc: ServiceUnavailable) -> str:
-    name = type(exc).__name__
-    return name.removeprefix("Service").lower() if name.startswith("Service") else "unavailable"
-
-
-def _progress(exc: BaseException) -> dict[str, Any] | None:
-    progress = getattr(exc, "progress", None)
-    if isinstance(progress, dict):
-        return progress
-    done = getattr(exc, "events_done", None)
-    behind = getattr(exc, "events_behind", None)
-    if done is not None or behind is not None:
-        return {"events_done": done, "events_behind": behind}
-    return None
