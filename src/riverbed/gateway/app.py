@@ -1,9 +1,9 @@
 """Build the gateway's ASGI app: ``create_app(settings, services=[...], views=[...], sink=...)``.
 
-The middleware order is the request's path through the gateway: tracking ids first (so every answer,
-even a refusal, carries ``X-Request-Id``), then authentication (nothing but the health probes passes
-without credentials), then the client's rate limit, then the body size limit, then the routes generated
-from the registered services and views. The health monitor starts and stops with the app's lifespan.
+The request's path through the gateway: the front door (tracking ids, so every answer, even a refusal,
+carries ``X-Request-Id``; then authentication, as nothing but the health probes passes without
+credentials; then the client's rate limit and the body size limit), then the routes generated from the
+registered services and views. The health monitor starts and stops with the app's lifespan.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from riverbed.application.endpoints import CommandEndpoint, ViewEndpoint
 from riverbed.application.ingress import EventSink
 from riverbed.errors import ConfigurationError, RiverbedError
 from riverbed.gateway.asgi import Receive, Scope, Send
-from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, AuthMiddleware, JwtAuthenticator
+from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, JwtAuthenticator
 from riverbed.gateway.core import CommandIds, Gateway
 from riverbed.gateway.deadlines import Deadlines
 from riverbed.gateway.errors import OK, encode_problem, from_http_status, problem_for, problem_headers
+from riverbed.gateway.frontdoor import FrontDoor
 from riverbed.gateway.health import HealthTable
 from riverbed.gateway.idempotency import IdempotencyCache
-from riverbed.gateway.limits import BodyLimitMiddleware
 from riverbed.gateway.monitor import HealthMonitor
 from riverbed.gateway.openapi import build_openapi
-from riverbed.gateway.ratelimit import RateLimitMiddleware, TokenBuckets
+from riverbed.gateway.ratelimit import TokenBuckets
 from riverbed.gateway.routes import (
     CommandRoute,
     events_handler,
@@ -41,7 +41,6 @@ from riverbed.gateway.routes import (
     readyz_handler,
     view_handler,
 )
-from riverbed.gateway.tracking import TrackingMiddleware
 from riverbed.runtime.gateway_settings import GatewaySettings
 from riverbed.runtime.settings import RiverbedSettings
 
@@ -158,14 +157,19 @@ def create_app(
     )
     if authenticators is None:
         authenticators = _authenticators(config, wall_clock)
-    asgi: Any = BodyLimitMiddleware(starlette, max_bytes=config.max_body_bytes)
-    if config.rate_limit.enabled:
-        buckets = TokenBuckets(
-            rate=config.rate_limit.requests_per_second, burst=config.rate_limit.burst, clock=clock
-        )
-        asgi = RateLimitMiddleware(asgi, buckets)
-    asgi = AuthMiddleware(asgi, authenticators)
-    asgi = TrackingMiddleware(asgi, ids=request_ids)
+    limit = config.rate_limit
+    buckets = (
+        TokenBuckets(rate=limit.requests_per_second, burst=limit.burst, clock=clock)
+        if limit.enabled
+        else None
+    )
+    asgi = FrontDoor(
+        starlette,
+        authenticators=authenticators,
+        buckets=buckets,
+        max_bytes=config.max_body_bytes,
+        ids=request_ids,
+    )
     return GatewayApp(asgi, gateway, monitor)
 
 

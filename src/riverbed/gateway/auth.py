@@ -169,21 +169,23 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            principal = self._authenticate(scope)
+            principal = authenticate(scope, self.authenticators)
         except AuthenticationFailed as exc:
             await send_problem(scope, send, exc)
             return
         state(scope)["principal"] = principal
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> Principal:
-        for authenticator in self.authenticators:
-            principal = authenticator.authenticate(scope)
-            if principal is not None:
-                return principal
-        raise AuthenticationFailed(
-            "this route needs credentials: send 'X-Api-Key: <key>' or 'Authorization: Bearer <JWT>'"
-        )
+
+def authenticate(scope: Scope, authenticators: Sequence[Authenticator]) -> Principal:
+    """The principal of the first scheme the request uses; AuthenticationFailed when none or a bad one."""
+    for authenticator in authenticators:
+        principal = authenticator.authenticate(scope)
+        if principal is not None:
+            return principal
+    raise AuthenticationFailed(
+        "this route needs credentials: send 'X-Api-Key: <key>' or 'Authorization: Bearer <JWT>'"
+    )
 
 
 def _digest(key: bytes) -> bytes:

@@ -29,30 +29,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = header(scope, b"content-length")
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                await send_problem(scope, send, MalformedRequest("Content-Length is not a number"))
-                return
-            if declared > self.max_bytes:
-                await send_problem(scope, send, RequestTooLarge(self.max_bytes))
-                return
-            # the server reads exactly Content-Length bytes (h11 and httptools refuse more): nothing to count
+        try:
+            declared = declared_length(scope, self.max_bytes)
+        except (MalformedRequest, RequestTooLarge) as exc:
+            await send_problem(scope, send, exc)
+            return
+        if declared is not None:
             await self.app(scope, receive, send)
             return
-        seen = 0
         started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise RequestTooLarge(self.max_bytes)
-            return message
 
         async def watching_send(message: Message) -> None:
             nonlocal started
@@ -60,11 +45,45 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, watching_send)
+            await self.app(scope, counting(receive, self.max_bytes), watching_send)
         except RequestTooLarge as exc:
             if started:
                 raise
             await send_problem(scope, send, exc)
+
+
+def declared_length(scope: Scope, max_bytes: int) -> int | None:
+    """The body's ``Content-Length`` (None when streamed); raises RequestTooLarge over the limit.
+
+    With a length the server reads exactly that many bytes (h11 and httptools refuse more), so only a
+    streamed body needs :func:`counting`.
+    """
+    length = header(scope, b"content-length")
+    if length is None:
+        return None
+    try:
+        declared = int(length)
+    except ValueError:
+        raise MalformedRequest("Content-Length is not a number") from None
+    if declared > max_bytes:
+        raise RequestTooLarge(max_bytes)
+    return declared
+
+
+def counting(receive: Receive, max_bytes: int) -> Receive:
+    """A ``receive`` that raises RequestTooLarge at the first byte over ``max_bytes``."""
+    seen = 0
+
+    async def counting_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise RequestTooLarge(max_bytes)
+        return message
+
+    return counting_receive
 
 
 def parse_json(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:

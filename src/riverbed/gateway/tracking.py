@@ -13,6 +13,7 @@ import random
 import re
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from riverbed.gateway.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem, state
 
@@ -50,6 +51,19 @@ def child_traceparent(parent: str | None) -> str:
     return f"00-{ids[16:]}-{ids[:16]}-01"
 
 
+def begin(scope: Scope, ids: IdFactory) -> tuple[dict[str, Any], bytes]:
+    """Set the request id and trace context in the request state; returns the state and the id to echo."""
+    # ASGI servers give lower-case names; reversed so that the first of a repeated header wins
+    headers: dict[bytes, bytes] = dict(reversed(scope.get("headers", ())))
+    context = state(scope)
+    context["_headers"] = headers
+    given = headers.get(b"x-request-id")
+    request_id = given.decode("latin-1") if given and REQUEST_ID.match(given) else ids()
+    context["request_id"] = request_id
+    context["traceparent"] = child_traceparent(parse_traceparent(headers.get(b"traceparent")))
+    return context, request_id.encode("latin-1")
+
+
 class TrackingMiddleware:
     """Assign the request id and trace context; echo ``X-Request-Id``; turn escaped errors into a 500."""
 
@@ -62,16 +76,8 @@ class TrackingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # ASGI servers give lower-case names; reversed so that the first of a repeated header wins
-        headers: dict[bytes, bytes] = dict(reversed(scope.get("headers", ())))
-        context = state(scope)
-        context["_headers"] = headers
-        given = headers.get(b"x-request-id")
-        request_id = given.decode("latin-1") if given and REQUEST_ID.match(given) else self.ids()
-        traceparent = parse_traceparent(headers.get(b"traceparent"))
-        context["request_id"] = request_id
-        context["traceparent"] = child_traceparent(traceparent)
-        echoed = request_id.encode("latin-1")
+        context, echoed = begin(scope, self.ids)
+        request_id = context["request_id"]
         started = False
 
         async def send_with_id(message: Message) -> None:
