@@ -22,7 +22,6 @@ from starlette.routing import Route
 from riverbed.application.endpoints import CommandEndpoint, ViewEndpoint
 from riverbed.application.ingress import EventSink
 from riverbed.errors import ConfigurationError, RiverbedError
-from riverbed.gateway.asgi import Receive, Scope, Send
 from riverbed.gateway.auth import ApiKeyAuthenticator, Authenticator, JwtAuthenticator
 from riverbed.gateway.core import CommandIds, Gateway
 from riverbed.gateway.deadlines import Deadlines
@@ -47,17 +46,15 @@ from riverbed.runtime.settings import RiverbedSettings
 Clock = Callable[[], float]
 
 
-class GatewayApp:
-    """The ASGI callable uvicorn serves, with the gateway's parts reachable for operators and tests."""
+class GatewayApp(FrontDoor):
+    """The ASGI callable uvicorn serves: the front door before the routes.
 
-    def __init__(self, asgi: Any, gateway: Gateway, monitor: HealthMonitor) -> None:
-        self._asgi = asgi
-        self.gateway = gateway
-        self.monitor = monitor
+    The gateway's parts stay reachable for operators and tests: ``gateway`` (endpoints, health table,
+    idempotency) and ``monitor`` (the heartbeat probes).
+    """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        await self._asgi(scope, receive, send)
+    gateway: Gateway
+    monitor: HealthMonitor
 
 
 def create_app(
@@ -163,14 +160,16 @@ def create_app(
         if limit.enabled
         else None
     )
-    asgi = FrontDoor(
+    app = GatewayApp(
         starlette,
         authenticators=authenticators,
         buckets=buckets,
         max_bytes=config.max_body_bytes,
         ids=request_ids,
     )
-    return GatewayApp(asgi, gateway, monitor)
+    app.gateway = gateway
+    app.monitor = monitor
+    return app
 
 
 def _gateway_settings(settings: GatewaySettings | RiverbedSettings | None) -> GatewaySettings:
