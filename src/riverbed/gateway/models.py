@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
-from riverbed.errors import InvalidMessage
+from riverbed.errors import InvalidMessage, MalformedRequest
 
 
 class CommandBodyError(InvalidMessage):
@@ -44,6 +44,21 @@ class CommandModel:
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
                 for e in exc.errors(include_url=False, include_input=False, include_context=False)
             ]
+            raise CommandBodyError(self.name, errors) from None
+        return validated.model_dump(mode="json")
+
+    def validate_json(self, body: bytes) -> dict[str, Any]:
+        """Parse and validate a JSON body in one pass (pydantic-core's parser).
+
+        Raises MalformedRequest (400) for a body that is not JSON and CommandBodyError (422) otherwise.
+        """
+        try:
+            validated = self.pydantic.model_validate_json(body)
+        except PydanticValidationError as exc:
+            problems = exc.errors(include_url=False, include_input=False, include_context=False)
+            if problems and problems[0]["type"] == "json_invalid":
+                raise MalformedRequest(f"the body is not valid JSON: {problems[0]['msg']}") from None
+            errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in problems]
             raise CommandBodyError(self.name, errors) from None
         return validated.model_dump(mode="json")
 

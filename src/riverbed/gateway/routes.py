@@ -73,7 +73,11 @@ class CommandRoute:
         context = scope["state"]
         principal: Principal = context["principal"]
         require_json(scope)
-        payload = self.model.validate(parse_json(await read_body(receive), max_depth=self.max_depth))
+        raw = await read_body(receive)
+        if raw.count(b"{") + raw.count(b"[") > self.max_depth:  # fewer brackets cannot nest deeper
+            payload = self.model.validate(parse_json(raw, max_depth=self.max_depth))
+        else:
+            payload = self.model.validate_json(raw)
         raw_key = header(scope, b"idempotency-key")
         key = raw_key.decode("latin-1") if raw_key is not None else None
         request = CommandRequest(
