@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from riverbed.application.endpoints import CommandRequest, ViewRequest
-from riverbed.application.tenancy import scoped
+from riverbed.application.tenancy import scoped, unscoped
 from riverbed.cloudevents import from_http_events
 from riverbed.errors import InvalidCloudEvent, MalformedRequest, NotFound, ValidationError
 from riverbed.gateway.asgi import Receive, Scope, Send, header, send_json
@@ -92,6 +92,8 @@ class CommandRoute:
         async def call() -> tuple[int, dict[str, Any]]:
             outcome = await gateway.send(service, breaker, request)
             body = {"service": service, "command": self.command, **outcome.to_json()}
+            if outcome.stream is not None:
+                body["stream"] = unscoped(principal.tenant, outcome.stream)
             return STATUS_FOR_SUCCESS[outcome.accepted_only], body
 
         if key is None:
