@@ -20,6 +20,7 @@ async def _unauthenticated(response: httpx.Response, words: str) -> None:
     assert body["type"] == PROBLEM_BASE + "unauthenticated"
     assert words.lower() in body["detail"].lower()
     assert "Bearer" in response.headers["www-authenticate"]
+    assert response.headers.get_list("x-request-id") == [body["request_id"]]
 
 
 async def test_every_route_but_health_needs_credentials(harness: Harness) -> None:

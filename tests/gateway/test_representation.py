@@ -24,7 +24,7 @@ def _is_problem(response: object, status: int, slug: str) -> dict[str, object]:
     assert set(body) >= PROBLEM_KEYS
     assert body["type"] == PROBLEM_BASE + slug
     assert body["status"] == status
-    assert body["request_id"] == response.headers["x-request-id"]
+    assert response.headers.get_list("x-request-id") == [body["request_id"]]
     return body
 
 

@@ -107,7 +107,7 @@ def create_app(
     openapi = build_openapi(gateway)
 
     async def openapi_handler(request: Request) -> Response:
-        return json_response(OK, openapi)
+        return json_response(request, OK, openapi)
 
     routes = []  # commands first: the hot path matches on its first try
     for service_name, command in gateway.models:
@@ -210,4 +210,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 def _plain_headers(body: dict[str, Any], request_id: str | None) -> dict[str, str]:
-    return {name.decode(): value.decode("latin-1") for name, value in problem_headers(body)}
+    headers = {name.decode(): value.decode("latin-1") for name, value in problem_headers(body)}
+    if request_id:
+        headers["x-request-id"] = request_id
+    return headers

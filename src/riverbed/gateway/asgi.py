@@ -33,12 +33,19 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return headers.get(name)
 
 
+def tracking_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """``X-Request-Id`` for the answer, when the request has one (every answer of the gateway echoes it)."""
+    request_id = state(scope).get("request_id")
+    return [(b"x-request-id", request_id.encode("latin-1"))] if request_id else []
+
+
 async def send_json(
-    send: Send, status: int, body: object, *, headers: list[tuple[bytes, bytes]] | None = None
+    scope: Scope, send: Send, status: int, body: object, *, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    """Send a complete JSON response."""
+    """Send a complete JSON response, echoing the request id."""
     payload = json.dumps(body, separators=(",", ":")).encode()
-    await send_bytes(send, status, payload, [(b"content-type", b"application/json"), *(headers or [])])
+    extra = [*tracking_headers(scope), *(headers or [])]
+    await send_bytes(send, status, payload, [(b"content-type", b"application/json"), *extra])
 
 
 async def send_bytes(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -57,4 +64,4 @@ async def send_problem(scope: Scope, send: Send, exc: BaseException) -> None:
     """Answer with the problem+json of ``exc``."""
     request_id = state(scope).get("request_id")
     status, body = problem_for(exc, instance=scope.get("path", ""), request_id=request_id)
-    await send_bytes(send, status, encode_problem(body), problem_headers(body))
+    await send_bytes(send, status, encode_problem(body), [*problem_headers(body), *tracking_headers(scope)])

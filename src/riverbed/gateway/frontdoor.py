@@ -5,7 +5,9 @@ In order: tracking ids (so every answer, even a refusal, carries ``X-Request-Id`
 limit. Each hop lives in its own small module with its own middleware for use alone
 (:mod:`~riverbed.gateway.tracking`, :mod:`~riverbed.gateway.auth`, :mod:`~riverbed.gateway.ratelimit`,
 :mod:`~riverbed.gateway.limits`); the gateway composes them here so a request pays for one layer, not
-four: on a fast command the layers cost as much as the work.
+four: on a fast command the layers cost as much as the work. Every answer echoes ``X-Request-Id``: the
+door's own refusals here, the routes' answers and problems where they are built (``send_json``,
+``json_response``, the app's exception handlers).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from riverbed.errors import RateLimited, RequestRefused
-from riverbed.gateway.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem
+from riverbed.errors import RateLimited
+from riverbed.gateway.asgi import ASGIApp, Receive, Scope, Send, send_problem
 from riverbed.gateway.auth import PUBLIC_PATHS, Authenticator, authenticate
 from riverbed.gateway.limits import counting, declared_length
 from riverbed.gateway.ratelimit import TokenBuckets
@@ -48,16 +50,8 @@ class FrontDoor:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        context, echoed = begin(scope, self.ids)
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", echoed)]
-            await send(message)
-
+        context, _ = begin(scope, self.ids)
+        entered = False
         try:
             if scope["path"] not in self.public_paths:
                 principal = authenticate(scope, self.authenticators)
@@ -68,10 +62,11 @@ class FrontDoor:
                         raise RateLimited(principal.client_id, retry_after=wait)
             if declared_length(scope, self.max_bytes) is None:
                 receive = counting(receive, self.max_bytes)
-            await self.app(scope, receive, send_with_id)
+            entered = True
+            await self.app(scope, receive, send)
         except Exception as exc:
-            # Starlette re-raises after it has sent its 500 problem: log once, never send twice.
-            if not isinstance(exc, RequestRefused):
-                log.exception("request %s failed", context["request_id"])
-            if not started:
-                await send_problem(scope, send_with_id, exc)
+            if not entered:  # refused at the door
+                await send_problem(scope, send, exc)
+                return
+            # Starlette answered with its 500 problem before re-raising: log once, never send twice.
+            log.exception("request %s failed", context["request_id"])

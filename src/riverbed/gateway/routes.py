@@ -32,8 +32,10 @@ ATTRIBUTE_PATTERN = ATTRIBUTE.pattern
 JSON = "application/json"
 
 
-def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
-    """A compact JSON response."""
+def json_response(request: Request, status: int, body: object) -> Response:
+    """A compact JSON response echoing the request id."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    headers = {"x-request-id": request_id} if request_id else None
     return Response(json.dumps(body, separators=(",", ":")), status, headers=headers, media_type=JSON)
 
 
@@ -98,14 +100,14 @@ class CommandRoute:
 
         if key is None:
             status, body = await call()
-            await send_json(send, status, body)
+            await send_json(scope, send, status, body)
             return
         request_fingerprint = fingerprint(service, self.command, json.dumps(payload, sort_keys=True))
         status, body, replayed = await gateway.idempotency.run(
             principal.tenant, key, request_fingerprint, call
         )
         replay_header = (b"idempotency-replayed", b"true" if replayed else b"false")
-        await send_json(send, status, body, headers=[replay_header])
+        await send_json(scope, send, status, body, headers=[replay_header])
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -145,7 +147,7 @@ def view_handler(gateway: Gateway, view: str) -> Any:
                 correlation_id=request.state.request_id,
             ),
         )
-        return json_response(OK, {"view": view, **row.to_json()})
+        return json_response(request, OK, {"view": view, **row.to_json()})
 
     return handle
 
@@ -182,6 +184,7 @@ def events_handler(gateway: Gateway) -> Any:
             events, tenant=principal.tenant, traceparent=request.state.traceparent
         )
         return json_response(
+            request,
             ACCEPTED,
             {
                 "accepted": [
@@ -198,7 +201,7 @@ def livez_handler() -> Any:
     """``/livez``: the gateway process answers."""
 
     async def handle(request: Request) -> Response:
-        return json_response(OK, {"status": "alive"})
+        return json_response(request, OK, {"status": "alive"})
 
     return handle
 
@@ -209,6 +212,6 @@ def readyz_handler(gateway: Gateway) -> Any:
     async def handle(request: Request) -> Response:
         ready = gateway.health.all_ready()
         body = {"status": "ready" if ready else "degraded", "upstreams": gateway.health.snapshot()}
-        return json_response(readiness_status(ready), body)
+        return json_response(request, readiness_status(ready), body)
 
     return handle

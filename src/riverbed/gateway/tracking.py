@@ -84,7 +84,10 @@ class TrackingMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", echoed)]
+                headers = list(message.get("headers", ()))
+                if not any(name == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", echoed))
+                message["headers"] = headers
             await send(message)
 
         try:
