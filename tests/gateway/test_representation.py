@@ -75,6 +75,15 @@ async def test_unknown_fields_are_refused_with_422(harness: Harness) -> None:
     assert harness.bank.runs == []
 
 
+@pytest.mark.parametrize("amount", [True, "5", 1.5, None])
+async def test_types_are_held_to_the_schema(harness: Harness, amount: object) -> None:
+    async with harness.client() as client:
+        response = await client.post("/commands/bank/Deposit", json={"account_id": "a", "amount": amount})
+    body = _is_problem(response, 422, "validation-failed")
+    assert body["errors"][0]["loc"] == ["amount"]  # type: ignore[index]
+    assert harness.bank.runs == []
+
+
 async def test_an_unexpected_error_is_a_500_problem_naming_the_request(harness: Harness) -> None:
     harness.bank.fail = True
     async with harness.client(**{"x-request-id": "req-42"}) as client:

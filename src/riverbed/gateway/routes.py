@@ -77,9 +77,8 @@ class CommandRoute:
         require_json(scope)
         raw = await read_body(receive)
         if raw.count(b"{") + raw.count(b"[") > self.max_depth:  # fewer brackets cannot nest deeper
-            payload = self.model.validate(parse_json(raw, max_depth=self.max_depth))
-        else:
-            payload = self.model.validate_json(raw)
+            parse_json(raw, max_depth=self.max_depth)
+        payload = self.model.validate_json(raw)
         raw_key = header(scope, b"idempotency-key")
         key = raw_key.decode("latin-1") if raw_key is not None else None
         request = CommandRequest(
