@@ -162,7 +162,10 @@ def events_handler(gateway: Gateway) -> Any:
         body = await request.body()
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media == JSON or media.endswith("+json"):
-            parse_json(body, max_depth=max_depth)
+            parsed = parse_json(body, max_depth=max_depth)
+            if media.startswith("application/cloudevents"):  # structured or batch: the body is the event
+                for item in parsed if isinstance(parsed, list) else [parsed]:
+                    check_structured(item)
         try:
             events = from_http_events(dict(request.headers), body)
         except InvalidCloudEvent:
@@ -194,6 +197,30 @@ def events_handler(gateway: Gateway) -> Any:
         )
 
     return handle
+
+
+STRUCTURED_ATTRIBUTES = frozenset({"specversion", "id", "source", "type", "subject", "data"})
+
+
+def check_structured(event: object) -> None:
+    """Hold a structured-mode event to the documented schema: these attributes only, text where text is due.
+
+    Extension attributes, ``time`` and the rest travel in binary mode (``ce-*`` headers), whose values the
+    CloudEvents parser checks; refusing them here keeps what is accepted exactly what ``/openapi.json``
+    says.
+    """
+    if not isinstance(event, dict):
+        raise InvalidCloudEvent("a structured CloudEvent is a JSON object")
+    unknown = sorted(set(event) - STRUCTURED_ATTRIBUTES)
+    if unknown:
+        raise InvalidCloudEvent(
+            f"attributes {unknown} are not taken in structured mode here; send extensions as ce-* headers "
+            "(binary mode)",
+            attribute=unknown[0],
+        )
+    for name in ("id", "source", "type", "subject"):
+        if name in event and not isinstance(event[name], str):
+            raise InvalidCloudEvent(f"{name} must be a string", attribute=name)
 
 
 def livez_handler() -> Any:
