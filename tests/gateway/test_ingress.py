@@ -65,3 +65,26 @@ async def test_not_a_cloudevent_is_refused(harness: Harness) -> None:
     assert "ce-specversion" in plain.json()["detail"]
     assert empty.status_code == 422
     assert [r async for r in harness.store.read_all()] == []
+
+
+async def test_structured_events_take_the_documented_attributes(harness: Harness) -> None:
+    base = {"specversion": "1.0", "id": "s-1", "source": "urn:p", "type": "p.t.v1", "subject": "in"}
+    headers = {"content-type": "application/cloudevents+json"}
+    async with harness.client() as client:
+        with_time = await client.post(
+            "/events",
+            json={**base, "time": "2026-01-02T03:04:05Z", "datacontenttype": "application/json", "data": {}},
+            headers=headers,
+        )
+        extension = await client.post("/events", json={**base, "id": "s-2", "partner": "x"}, headers=headers)
+        nameless = await client.post("/events", json={**base, "id": "s-3", "": None}, headers=headers)
+        null_subject = await client.post(
+            "/events", json={**base, "id": "s-4", "subject": None}, headers=headers
+        )
+    assert with_time.status_code == 202, with_time.text
+    assert extension.status_code == 422
+    assert "['partner']" in extension.json()["detail"]
+    assert "ce-* headers" in extension.json()["detail"]
+    assert nameless.status_code == 422
+    assert null_subject.status_code == 422
+    assert [r.event.id async for r in harness.store.read_all()] == ["s-1"]

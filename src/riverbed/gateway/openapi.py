@@ -118,6 +118,9 @@ CLOUDEVENT: dict[str, Any] = {
         "source": TEXT,
         "type": TEXT,
         "subject": TEXT,
+        "time": {"type": "string", "format": "date-time"},
+        "datacontenttype": {"type": "string", "enum": ["application/json"]},
+        "dataschema": {"type": "string", "format": "uri", "pattern": "^[a-z][a-z0-9+.-]*:[^\\s]+$"},
         "data": {},
     },
 }

@@ -199,13 +199,15 @@ def events_handler(gateway: Gateway) -> Any:
     return handle
 
 
-STRUCTURED_ATTRIBUTES = frozenset({"specversion", "id", "source", "type", "subject", "data"})
+STRUCTURED_ATTRIBUTES = frozenset(
+    {"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data"}
+)
 
 
 def check_structured(event: object) -> None:
     """Hold a structured-mode event to the documented schema: these attributes only, text where text is due.
 
-    Extension attributes, ``time`` and the rest travel in binary mode (``ce-*`` headers), whose values the
+    Extension attributes travel in binary mode (``ce-*`` headers), whose values the
     CloudEvents parser checks; refusing them here keeps what is accepted exactly what ``/openapi.json``
     says.
     """
@@ -218,9 +220,15 @@ def check_structured(event: object) -> None:
             "(binary mode)",
             attribute=unknown[0],
         )
-    for name in ("id", "source", "type", "subject"):
+    for name in ("id", "source", "type", "subject", "time", "datacontenttype", "dataschema"):
         if name in event and not isinstance(event[name], str):
             raise InvalidCloudEvent(f"{name} must be a string", attribute=name)
+    if event.get("datacontenttype", JSON) != JSON:
+        raise InvalidCloudEvent(
+            f"structured events here carry JSON data (datacontenttype {JSON}); "
+            "send other media in binary mode",
+            attribute="datacontenttype",
+        )
 
 
 def livez_handler() -> Any:
