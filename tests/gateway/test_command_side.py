@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from riverbed.runtime.lifecycle import LifecycleState
 
 from riverbed import CommandService, ServiceRunner
 from riverbed.adapters.memory.event_store import MemoryEventStore
 from riverbed.gateway.app import GatewayApp, create_app
 from riverbed.runtime.endpoints import RunnerEndpoint
+from riverbed.runtime.lifecycle import LifecycleState
 from tests.gateway.conftest import ACME_KEY, GLOBEX_KEY, RsaKeys, settings
 from tests.gateway.e2e_domain import Account, Deposit, events
 
