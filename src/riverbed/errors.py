@@ -37,8 +37,14 @@ The tree::
     │   ├── ServiceStarting           the service has not started replaying yet
     │   ├── ServiceReplaying          the service is catching up (carries events done / behind)
     │   ├── ServiceDraining           the service is stopping: in-flight work finishes, new work is refused
-    │   └── UpstreamUnavailable       the gateway's target is down, replaying, draining or its circuit is open
+    │   ├── UpstreamUnavailable       the gateway's target is down, replaying, draining or its circuit is open
+    │   ├── ViewReplaying             a view is still replaying and has not caught up yet
+    │   └── ViewBehind                a replica has not reached the asked position in time
     ├── NotFound                      (also LookupError) no such service, command, view or view row
+    │   └── UnknownView               no view is registered (or built) under that name
+    ├── ProjectionError               a projection cannot go on; it stops until fixed or skipped
+    │   ├── ProjectionFailed          a handler raised; carries the failing event's position
+    │   └── ProjectionGap             an event is not the next version of its stream
     └── RequestRefused                the gateway refused an HTTP request before any effect
         ├── AuthenticationFailed      missing, malformed, expired or unknown credentials
         ├── RequestTooLarge           the body is over the configured size limit
@@ -327,3 +333,47 @@ class RateLimited(RequestRefused):
         super().__init__(f"too many requests from {client!r}; retry after {retry_after:.3g} s")
         self.client = client
         self.retry_after = retry_after
+
+
+class UnknownView(NotFound):
+    """No view is registered (or built) under the name a query asked for."""
+
+    def __init__(self, view: str, *, known: tuple[str, ...] = ()) -> None:
+        listed = ", ".join(known) if known else "none"
+        super().__init__(f"no view named {view!r}; registered views: {listed}")
+        self.view = view
+
+
+class ProjectionError(RiverbedError):
+    """A projection cannot go on: it stops (others keep running) until fixed or the event is skipped."""
+
+    def __init__(self, message: str, *, projection: str, position: str) -> None:
+        super().__init__(message)
+        self.projection = projection
+        self.position = position
+
+
+class ProjectionFailed(ProjectionError):
+    """A projection handler raised on the event at ``position`` (a checkpoint string)."""
+
+
+class ProjectionGap(ProjectionError):
+    """An event is not the next version of its stream for this projection: applying it would skip one."""
+
+
+class ViewReplaying(ServiceUnavailable):
+    """A pre-loaded view is still replaying its events and cannot answer yet; retry shortly."""
+
+
+class ViewBehind(ServiceUnavailable):
+    """A view replica has not reached the position a read asked for within the wait allowed.
+
+    ``position`` is where the replica is, ``wanted`` what the read asked for, ``behind`` the difference in
+    global positions.
+    """
+
+    def __init__(self, message: str, *, position: str, wanted: str, behind: int, retry_after: float = 0.5):
+        super().__init__(message, retry_after=retry_after)
+        self.position = position
+        self.wanted = wanted
+        self.behind = behind

@@ -1,0 +1,6 @@
+"""Queries: typed reads of pre-loaded and on-demand views, with min-position (read-your-writes) reads."""
+
+from riverbed.application.queries.on_demand import OnDemandView
+from riverbed.application.queries.service import TypedView, ViewQueries, ViewRow, reached, tenant_key
+
+__all__ = ["OnDemandView", "TypedView", "ViewQueries", "ViewRow", "reached", "tenant_key"]

@@ -1,0 +1,222 @@
+"""Query handlers: typed reads of views, with min-position reads and clear not-found errors.
+
+:class:`ViewQueries` is the registry every reader goes through (the gateway's
+``GET /views/{view}/{key}?min_position=`` included)::
+
+    queries = ViewQueries(view_store)
+    queries.add(Balances())                        # pre-loaded: served from the view store
+    queries.add_on_demand(OnDemandView(store, Statements(), streams=lambda key: [f"account-{key}"]))
+    balance = await queries.get("balances", "acc-1", min_position=result.checkpoint)
+
+A pre-loaded view answers from its active slot. Before that slot exists (the first build is still
+replaying) it raises :class:`~riverbed.errors.ViewReplaying`. A read may demand "at least position P"
+(a :class:`~riverbed.ports.event_store.Checkpoint`, its ``str()``, or a plain global position): a replica
+whose checkpoint is behind P polls its own view store for up to ``max_wait`` seconds, then raises
+:class:`~riverbed.errors.ViewBehind` saying how far behind it is. A plain ``int`` compares global
+positions, which is exact on memory and SQLite stores; on PostgreSQL pass the checkpoint an append
+returned for an exact answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from riverbed.application.projections.projection import Projection
+from riverbed.application.queries.on_demand import OnDemandView
+from riverbed.errors import (
+    DuplicateRegistration,
+    NotFound,
+    UnknownView,
+    ValidationError,
+    ViewBehind,
+    ViewReplaying,
+)
+from riverbed.ports.event_store import Checkpoint
+from riverbed.ports.event_store_rules import as_checkpoint
+from riverbed.ports.views import Row, SlotState, ViewStore
+
+M = TypeVar("M", bound=BaseModel)
+MinPosition = Checkpoint | str | int | None
+
+
+class ViewRow(BaseModel):
+    """What a view without a declared model returns: the key and the row as stored."""
+
+    key: str
+    data: dict[str, Any]
+
+
+def tenant_key(tenant: str, key: str) -> str:
+    """The stored key of ``key`` in a tenant-scoped view (projections of such views key rows this way)."""
+    if not tenant or "/" in tenant:
+        raise ValidationError(f"tenant must be a non-empty name without '/', got {tenant!r}")
+    return f"{tenant}/{key}"
+
+
+def reached(current: Checkpoint, wanted: Checkpoint) -> bool:
+    """Whether a view at ``current`` includes everything up to ``wanted`` (positions only for plain ints)."""
+    if wanted.commit == 0:
+        return current.position >= wanted.position
+    return current >= wanted
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    name: str
+    model: type[BaseModel] | None
+    tenant_scoped: bool
+    on_demand: OnDemandView | None
+
+
+class ViewQueries:
+    """The registry of queryable views over one view store (see the module docstring)."""
+
+    def __init__(
+        self,
+        views: ViewStore,
+        *,
+        max_wait: float = 2.0,
+        poll_interval: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.views = views
+        self.max_wait = max_wait
+        self.poll_interval = poll_interval
+        self._clock = clock
+        self._sleep = sleep
+        self._views: dict[str, _Registered] = {}
+
+    def add(self, projection: Projection, *, tenant_scoped: bool = False) -> None:
+        """Serve ``projection``'s pre-loaded view (kept current by a runner, here or in another process)."""
+        self._register(_Registered(projection.name, projection.model, tenant_scoped, None))
+
+    def add_on_demand(self, view: OnDemandView, *, tenant_scoped: bool = False) -> None:
+        """Serve an on-demand view, computed from its streams when asked."""
+        self._register(_Registered(view.name, view.model, tenant_scoped, view))
+
+    def names(self) -> list[str]:
+        """The registered view names."""
+        return sorted(self._views)
+
+    async def get(
+        self, view: str, key: str, *, tenant: str | None = None, min_position: MinPosition = None
+    ) -> BaseModel:
+        """The row of ``view`` under ``key`` as the view's model.
+
+        Raises UnknownView, NotFound (no row), ViewReplaying (no built slot yet) or ViewBehind (a replica
+        that did not reach ``min_position`` in time); the last two are retryable.
+        """
+        registered = self._registered(view)
+        row = await self.get_row(view, key, tenant=tenant, min_position=min_position)
+        if registered.model is None:
+            return ViewRow(key=key, data=row)
+        return registered.model.model_validate(row)
+
+    async def get_row(
+        self, view: str, key: str, *, tenant: str | None = None, min_position: MinPosition = None
+    ) -> Row:
+        """Like :meth:`get`, but the stored JSON object."""
+        registered = self._registered(view)
+        stored_key = self._key(registered, key, tenant)
+        if registered.on_demand is not None:
+            row = await registered.on_demand.get(stored_key)
+        else:
+            state = await self.wait_for(view, min_position)
+            row = await self.views.get(state.slot, stored_key)
+        if row is None:
+            raise NotFound(f"view {view!r} has no row for key {key!r}")
+        return row
+
+    async def all(self, view: str, *, tenant: str | None = None) -> list[tuple[str, Row]]:
+        """Every row of a pre-loaded view (of one tenant, for tenant-scoped views), in key order."""
+        registered = self._registered(view)
+        if registered.on_demand is not None:
+            raise ValidationError(f"view {view!r} is computed on demand; ask for one key at a time")
+        state = await self.wait_for(view, None)
+        prefix = self._key(registered, "", tenant) if registered.tenant_scoped else ""
+        return [
+            (key.removeprefix(prefix), row)
+            async for key, row in self.views.rows(state.slot)
+            if key.startswith(prefix)
+        ]
+
+    async def position(self, view: str) -> Checkpoint | None:
+        """The checkpoint the view's active slot has reached (None while it has no active slot)."""
+        state = await self._active(self._registered(view).name)
+        return state.checkpoint if state is not None else None
+
+    async def wait_for(self, view: str, min_position: MinPosition) -> SlotState:
+        """The active slot of ``view`` once it has reached ``min_position`` (see the module docstring)."""
+        wanted = as_checkpoint(min_position)
+        deadline = self._clock() + self.max_wait
+        while True:
+            state = await self._active(view)
+            if state is None:
+                raise ViewReplaying(
+                    f"view {view!r} is still replaying its events and has no built version yet; retry shortly"
+                )
+            if wanted is None or reached(state.checkpoint, wanted):
+                return state
+            if self._clock() >= deadline:
+                behind = max(1, wanted.position - state.checkpoint.position)
+                raise ViewBehind(
+                    f"view {view!r} is at position {state.checkpoint}, behind the asked {wanted} by about "
+                    f"{behind} events after waiting {self.max_wait:g}s; retry, or read from another replica",
+                    position=str(state.checkpoint),
+                    wanted=str(wanted),
+                    behind=behind,
+                )
+            await self._sleep(self.poll_interval)
+
+    def typed(self, view: str, model: type[M]) -> TypedView[M]:
+        """A typed handle on one view: ``await queries.typed("balances", Balance).get("acc-1")``."""
+        self._registered(view)
+        return TypedView(self, view, model)
+
+    async def _active(self, name: str) -> SlotState | None:
+        return next((s for s in await self.views.slots(name) if s.active), None)
+
+    def _key(self, registered: _Registered, key: str, tenant: str | None) -> str:
+        if not isinstance(key, str):
+            raise ValidationError(f"a view key must be a string, got {key!r}")
+        if not registered.tenant_scoped:
+            return key
+        if tenant is None:
+            raise ValidationError(f"view {registered.name!r} is tenant-scoped; say which tenant is asking")
+        return tenant_key(tenant, key)
+
+    def _register(self, registered: _Registered) -> None:
+        if registered.name in self._views:
+            raise DuplicateRegistration(f"a view named {registered.name!r} is already registered")
+        self._views[registered.name] = registered
+
+    def _registered(self, view: str) -> _Registered:
+        try:
+            return self._views[view]
+        except KeyError:
+            raise UnknownView(view, known=tuple(sorted(self._views))) from None
+
+
+class TypedView(Generic[M]):
+    """Typed queries over one view: every answer is an ``M``."""
+
+    def __init__(self, queries: ViewQueries, view: str, model: type[M]) -> None:
+        self.queries = queries
+        self.view = view
+        self.model = model
+
+    async def get(self, key: str, *, tenant: str | None = None, min_position: MinPosition = None) -> M:
+        """The row under ``key`` as an ``M``; NotFound when there is none."""
+        row = await self.queries.get_row(self.view, key, tenant=tenant, min_position=min_position)
+        return self.model.model_validate(row)
+
+    async def all(self, *, tenant: str | None = None) -> list[M]:
+        """Every row as an ``M``, in key order."""
+        return [self.model.model_validate(row) for _, row in await self.queries.all(self.view, tenant=tenant)]

@@ -1,0 +1,119 @@
+"""The view store port: where projections keep their rows, checkpoints and stream versions.
+
+A view store holds *slots*. A slot is one build of one version of a view (``balances.v2.3f9a``): its rows
+(JSON objects by key), its checkpoint in the event store's global order, the last version it applied of
+every stream it saw, and its control fields (failure, skip request). One slot per view name is *active*
+and serves queries; a rebuild fills a new slot beside it and then :meth:`ViewCatalog.activate` swaps them
+in one step.
+
+The guarantee every adapter keeps (and the contract tests check): :meth:`ViewRows.commit` writes the rows,
+the stream versions and the checkpoint of a :class:`ViewBatch` in ONE transaction, so a crash leaves
+either the whole batch or none of it, and a projection resuming from the checkpoint never applies an
+event twice nor skips one.
+
+Reading a slot that does not exist returns nothing (``None`` / empty); writing to one raises
+:class:`~riverbed.errors.UnknownView`. A closed store raises :class:`~riverbed.errors.StoreClosed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from riverbed.ports.event_store import START, Checkpoint
+
+Row: TypeAlias = dict[str, Any]
+"""A view row: a JSON object."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlotState:
+    """What a view store knows about one slot."""
+
+    slot: str
+    name: str
+    version: int
+    checkpoint: Checkpoint = START
+    events: int = 0
+    """Events this slot has applied (handled events; skipped and unhandled ones are not counted)."""
+    failed_at: Checkpoint | None = None
+    error: str | None = None
+    skip: Checkpoint | None = None
+    """An operator asked to skip the event at this checkpoint."""
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ViewBatch:
+    """Everything one commit writes: rows to upsert and delete, stream versions, the new checkpoint."""
+
+    checkpoint: Checkpoint
+    upserts: Mapping[str, Row] = field(default_factory=dict)
+    deletes: frozenset[str] = frozenset()
+    stream_versions: Mapping[str, int] = field(default_factory=dict)
+    events: int = 0
+    """How many events this batch applied (added to :attr:`SlotState.events`)."""
+
+
+@runtime_checkable
+class ViewRows(Protocol):
+    """Reading and writing a slot's rows."""
+
+    async def get(self, slot: str, key: str) -> Row | None:
+        """The row stored under ``key``, or None."""
+        ...
+
+    async def get_many(self, slot: str, keys: Iterable[str]) -> dict[str, Row]:
+        """The rows that exist among ``keys`` (missing keys are absent from the result)."""
+        ...
+
+    def rows(self, slot: str) -> AsyncIterator[tuple[str, Row]]:
+        """Every row of the slot, in key order."""
+        ...
+
+    async def stream_versions(self, slot: str, streams: Iterable[str]) -> dict[str, int]:
+        """The last version the slot applied of each stream it has seen (unseen streams are absent)."""
+        ...
+
+    async def commit(self, slot: str, batch: ViewBatch) -> None:
+        """Write the batch and the checkpoint atomically; raises UnknownView for a missing slot."""
+        ...
+
+
+@runtime_checkable
+class ViewCatalog(Protocol):
+    """Slots, which one is active, and their control fields."""
+
+    async def slots(self, name: str | None = None) -> list[SlotState]:
+        """Every slot (of one view name, when given), oldest first."""
+        ...
+
+    async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
+        """Create an empty, inactive slot at the start of the global order."""
+        ...
+
+    async def activate(self, name: str, slot: str) -> None:
+        """Make ``slot`` the one that serves queries for ``name`` (atomically replacing the previous)."""
+        ...
+
+    async def drop_slot(self, slot: str) -> None:
+        """Delete the slot with its rows and stream versions; dropping a missing slot does nothing."""
+        ...
+
+    async def record_failure(self, slot: str, *, at: Checkpoint | None, error: str | None) -> None:
+        """Record (or clear, with None) the position and message of a failed event."""
+        ...
+
+    async def request_skip(self, slot: str, *, at: Checkpoint) -> None:
+        """An operator asks the projection to skip the failed event at ``at``."""
+        ...
+
+
+@runtime_checkable
+class ViewStore(ViewRows, ViewCatalog, Protocol):
+    """A view store: rows plus catalog, opened before use and closed after."""
+
+    async def close(self) -> None:
+        """Release connections; further calls raise StoreClosed."""
+        ...
