@@ -17,6 +17,7 @@ from riverbed.ports.bus import Bus
 from riverbed.ports.event_store import EventStore, StoreStats
 from riverbed.ports.snapshot_store import SnapshotStore
 from riverbed.ports.topology import Rapids
+from riverbed.ports.views import ViewStore
 
 SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
 
@@ -160,3 +161,66 @@ async def open_bus(url: str, *, rapids: Rapids | None = None, **options: Any) ->
     raise ConfigurationError(
         f"unknown bus URL scheme {scheme!r} in {url!r}; use memory:// or nats://host:port"
     )
+
+
+class OpenableViewStore(ViewStore, Protocol):
+    """A view store that is opened explicitly (``await views.open()``) before use."""
+
+    async def open(self) -> Any:
+        """Connect and create the tables; returns the view store."""
+        ...
+
+
+def create_view_store(url: str, **options: Any) -> OpenableViewStore:
+    """Build (but do not open) the view store adapter for ``url`` (same schemes as the event store)."""
+    if not isinstance(url, str) or "://" not in url:
+        raise InvalidStoreUrl(
+            f"{url!r} is not a view store URL; use memory://, sqlite:///path/to/views.db "
+            "or postgresql://user@host/db"
+        )
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from riverbed.adapters.memory.view_store import MemoryViewStore
+
+        return MemoryViewStore(url, **options)
+    if scheme == "sqlite":
+        from riverbed.adapters.sqlite.view_store import SQLiteViewStore
+
+        return SQLiteViewStore(url, **options)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from riverbed.adapters.postgres.view_store import PostgresViewStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"the PostgreSQL view store needs its driver: pip install 'riverbed[postgres]' ({exc})"
+            ) from exc
+        return PostgresViewStore(url, **options)
+    raise InvalidStoreUrl(
+        f"unknown view store URL scheme {scheme!r} in {url!r}; use one of memory://, sqlite:///views.db, "
+        "postgresql://user@host:port/db"
+    )
+
+
+class open_view_store:
+    """Open a view store by URL: ``async with open_view_store("sqlite:///views.db") as views: ...``.
+
+    Also awaitable: ``views = await open_view_store(url)`` (then ``await views.close()``).
+    """
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self._views = create_view_store(url, **options)
+
+    async def _open(self) -> OpenableViewStore:
+        await self._views.open()
+        return self._views
+
+    def __await__(self) -> Generator[Any, None, OpenableViewStore]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> OpenableViewStore:
+        return await self._open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._views.close()

@@ -1,0 +1,243 @@
+"""The PostgreSQL view store: view slots in the schema of the connection's ``search_path``.
+
+Each replica of a view may have its own database or schema. A :meth:`PostgresViewStore.commit` is one
+transaction of at most four statements (the checkpoint ``UPDATE`` first, then set-based upserts and
+deletes through ``unnest`` arrays), so a batch of thousands of events costs a handful of round trips and
+the rows and the checkpoint land together or not at all. Rows are ``jsonb``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from riverbed.errors import StoreClosed, StoreFailed, UnknownView
+from riverbed.ports.event_store import Checkpoint
+from riverbed.ports.views import Row, SlotState, ViewBatch
+
+_PAGE = 1000
+_SCHEMA = """
+SELECT pg_advisory_xact_lock(hashtext('riverbed.view_store.schema'));
+CREATE TABLE IF NOT EXISTS rb_view_slots (
+    slot text PRIMARY KEY,
+    name text NOT NULL,
+    version integer NOT NULL,
+    checkpoint text NOT NULL DEFAULT '0',
+    events bigint NOT NULL DEFAULT 0,
+    failed_at text,
+    error text,
+    skip text,
+    created bigint GENERATED ALWAYS AS IDENTITY
+);
+CREATE TABLE IF NOT EXISTS rb_view_active (name text PRIMARY KEY, slot text NOT NULL);
+CREATE TABLE IF NOT EXISTS rb_view_rows (
+    slot text NOT NULL, key text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (slot, key)
+);
+CREATE TABLE IF NOT EXISTS rb_view_streams (
+    slot text NOT NULL, stream text NOT NULL, version bigint NOT NULL, PRIMARY KEY (slot, stream)
+);
+"""
+_SLOT_COLUMNS = "s.slot, s.name, s.version, s.checkpoint, s.events, s.failed_at, s.error, s.skip, a.slot"
+
+
+def _ckpt(text: str | None) -> Checkpoint | None:
+    return Checkpoint.parse(text) if text is not None else None
+
+
+class PostgresViewStore:
+    """View slots in PostgreSQL through a psycopg async connection pool (see the module docstring)."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 4) -> None:
+        self.url = url
+        self._min = min_size
+        self._max = max_size
+        self._pool: AsyncConnectionPool | None = None
+
+    async def open(self) -> PostgresViewStore:
+        """Open the pool and create the tables if they are missing."""
+        if self._pool is not None:
+            return self
+        pool = AsyncConnectionPool(self.url, min_size=self._min, max_size=self._max, open=False)
+        try:
+            await pool.open(wait=True, timeout=30)
+            async with pool.connection() as conn:
+                await conn.execute(_SCHEMA)
+        except psycopg.Error as exc:
+            await pool.close()
+            raise StoreFailed(f"cannot open the view store at {self.url}: {exc}") from exc
+        self._pool = pool
+        return self
+
+    async def __aenter__(self) -> PostgresViewStore:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _p(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            raise StoreClosed(f"the view store {self.url} is closed (or was never opened); open it first")
+        return self._pool
+
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            async with self._p().connection() as conn:
+                cursor = await conn.execute(sql, args)
+                return await cursor.fetchall()
+        except psycopg.Error as exc:
+            raise StoreFailed(f"the view store {self.url} failed a read: {exc}") from exc
+
+    async def get(self, slot: str, key: str) -> Row | None:
+        """The row under ``key``, or None."""
+        rows = await self._fetch("SELECT data FROM rb_view_rows WHERE slot = %s AND key = %s", (slot, key))
+        return rows[0][0] if rows else None
+
+    async def get_many(self, slot: str, keys: Iterable[str]) -> dict[str, Row]:
+        """The existing rows among ``keys``, in one statement."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        sql = "SELECT key, data FROM rb_view_rows WHERE slot = %s AND key = ANY(%s)"
+        return dict(await self._fetch(sql, (slot, wanted)))
+
+    async def rows(self, slot: str) -> AsyncIterator[tuple[str, Row]]:
+        """Every row in key order, a page at a time."""
+        after = ""
+        while True:
+            page = await self._fetch(
+                "SELECT key, data FROM rb_view_rows WHERE slot = %s AND key > %s ORDER BY key LIMIT %s",
+                (slot, after, _PAGE),
+            )
+            for key, data in page:
+                yield key, data
+            if len(page) < _PAGE:
+                return
+            after = page[-1][0]
+
+    async def stream_versions(self, slot: str, streams: Iterable[str]) -> dict[str, int]:
+        """Last applied version per seen stream."""
+        wanted = list(streams)
+        if not wanted:
+            return {}
+        sql = "SELECT stream, version FROM rb_view_streams WHERE slot = %s AND stream = ANY(%s)"
+        return dict(await self._fetch(sql, (slot, wanted)))
+
+    async def commit(self, slot: str, batch: ViewBatch) -> None:
+        """Rows, stream versions and checkpoint in one transaction."""
+        keys = list(batch.upserts)
+        datas = [json.dumps(batch.upserts[k], separators=(",", ":")) for k in keys]
+        try:
+            async with self._p().connection() as conn, conn.transaction():
+                cursor = await conn.execute(
+                    "UPDATE rb_view_slots SET checkpoint = %s, events = events + %s WHERE slot = %s",
+                    (str(batch.checkpoint), batch.events, slot),
+                )
+                if cursor.rowcount == 0:
+                    raise UnknownView(slot)
+                if keys:
+                    await conn.execute(
+                        "INSERT INTO rb_view_rows (slot, key, data) "
+                        "SELECT %s, k, d::jsonb FROM unnest(%s::text[], %s::text[]) AS t(k, d) "
+                        "ON CONFLICT (slot, key) DO UPDATE SET data = excluded.data",
+                        (slot, keys, datas),
+                    )
+                if batch.deletes:
+                    await conn.execute(
+                        "DELETE FROM rb_view_rows WHERE slot = %s AND key = ANY(%s)",
+                        (slot, list(batch.deletes)),
+                    )
+                if batch.stream_versions:
+                    await conn.execute(
+                        "INSERT INTO rb_view_streams (slot, stream, version) "
+                        "SELECT %s, s, v FROM unnest(%s::text[], %s::bigint[]) AS t(s, v) "
+                        "ON CONFLICT (slot, stream) DO UPDATE SET version = excluded.version",
+                        (slot, list(batch.stream_versions), list(batch.stream_versions.values())),
+                    )
+        except psycopg.Error as exc:
+            raise StoreFailed(f"the view store {self.url} failed a commit: {exc}") from exc
+
+    async def slots(self, name: str | None = None) -> list[SlotState]:
+        """Every slot (of ``name``), oldest first."""
+        sql = f"SELECT {_SLOT_COLUMNS} FROM rb_view_slots s LEFT JOIN rb_view_active a ON a.slot = s.slot"
+        args: tuple[Any, ...] = ()
+        if name is not None:
+            sql += " WHERE s.name = %s"
+            args = (name,)
+        return [
+            SlotState(
+                slot=slot,
+                name=vname,
+                version=version,
+                checkpoint=Checkpoint.parse(ckpt),
+                events=events,
+                failed_at=_ckpt(failed_at),
+                error=error,
+                skip=_ckpt(skip),
+                active=active is not None,
+            )
+            for slot, vname, version, ckpt, events, failed_at, error, skip, active in await self._fetch(
+                sql + " ORDER BY s.created", args
+            )
+        ]
+
+    async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
+        """Create an empty slot (an existing one is returned unchanged)."""
+        await self._write(
+            "INSERT INTO rb_view_slots (slot, name, version) VALUES (%s, %s, %s) "
+            "ON CONFLICT (slot) DO NOTHING",
+            (slot, name, version),
+        )
+        return next(s for s in await self.slots(name) if s.slot == slot)
+
+    async def activate(self, name: str, slot: str) -> None:
+        """Point ``name`` at ``slot`` in one statement (no row means the slot is not ``name``'s)."""
+        count = await self._write(
+            "INSERT INTO rb_view_active (name, slot) SELECT name, slot FROM rb_view_slots "
+            "WHERE slot = %s AND name = %s ON CONFLICT (name) DO UPDATE SET slot = excluded.slot",
+            (slot, name),
+        )
+        if count == 0:
+            raise UnknownView(slot)
+
+    async def drop_slot(self, slot: str) -> None:
+        """Delete the slot, its rows and stream versions (and its active mark), in one transaction."""
+        try:
+            async with self._p().connection() as conn, conn.transaction():
+                for table in ("rb_view_rows", "rb_view_streams", "rb_view_active", "rb_view_slots"):
+                    await conn.execute(f"DELETE FROM {table} WHERE slot = %s", (slot,))
+        except psycopg.Error as exc:
+            raise StoreFailed(f"the view store {self.url} failed to drop {slot!r}: {exc}") from exc
+
+    async def record_failure(self, slot: str, *, at: Checkpoint | None, error: str | None) -> None:
+        """Record or clear the failure; clearing also clears a pending skip request."""
+        if at is None:
+            sql = "UPDATE rb_view_slots SET failed_at = NULL, error = NULL, skip = NULL WHERE slot = %s"
+            count = await self._write(sql, (slot,))
+        else:
+            sql = "UPDATE rb_view_slots SET failed_at = %s, error = %s WHERE slot = %s"
+            count = await self._write(sql, (str(at), error, slot))
+        if count == 0:
+            raise UnknownView(slot)
+
+    async def request_skip(self, slot: str, *, at: Checkpoint) -> None:
+        """Store the operator's skip request."""
+        if await self._write("UPDATE rb_view_slots SET skip = %s WHERE slot = %s", (str(at), slot)) == 0:
+            raise UnknownView(slot)
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        try:
+            async with self._p().connection() as conn, conn.transaction():
+                cursor = await conn.execute(sql, args)
+                return cursor.rowcount
+        except psycopg.Error as exc:
+            raise StoreFailed(f"the view store {self.url} failed a write: {exc}") from exc

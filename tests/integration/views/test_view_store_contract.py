@@ -1,0 +1,107 @@
+"""The view store contract, on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from riverbed.errors import StoreClosed, UnknownView
+from riverbed.ports.event_store import START, Checkpoint, EventStore
+from riverbed.ports.views import ViewBatch, ViewStore
+
+Pair = tuple[EventStore, ViewStore]
+
+
+async def test_new_slot_is_empty_inactive_and_at_the_start(stores: Pair) -> None:
+    _, views = stores
+    state = await views.create_slot("v.v1.a", name="v", version=1)
+    assert (state.checkpoint, state.events, state.active) == (START, 0, False)
+    assert await views.get("v.v1.a", "k") is None
+    assert await views.get_many("v.v1.a", ["k"]) == {}
+    assert [r async for r in views.rows("v.v1.a")] == []
+    assert await views.stream_versions("v.v1.a", ["s"]) == {}
+
+
+async def test_commit_writes_rows_versions_and_checkpoint_together(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    await views.commit(
+        "v.v1.a",
+        ViewBatch(
+            checkpoint=Checkpoint(0, 7),
+            upserts={"k1": {"n": 1, "nested": {"x": [1, 2]}}, "k2": {"n": 2}},
+            stream_versions={"s1": 3, "s2": 0},
+            events=5,
+        ),
+    )
+    await views.commit(
+        "v.v1.a",
+        ViewBatch(
+            checkpoint=Checkpoint(0, 9), upserts={"k1": {"n": 10}}, deletes=frozenset({"k2"}), events=2
+        ),
+    )
+    assert await views.get("v.v1.a", "k1") == {"n": 10}
+    assert await views.get("v.v1.a", "k2") is None
+    assert await views.stream_versions("v.v1.a", ["s1", "s2", "s3"]) == {"s1": 3, "s2": 0}
+    (state,) = await views.slots("v")
+    assert (state.checkpoint, state.events) == (Checkpoint(0, 9), 7)
+
+
+async def test_commit_to_a_missing_slot_is_refused_and_writes_nothing(stores: Pair) -> None:
+    _, views = stores
+    with pytest.raises(UnknownView):
+        await views.commit("nope", ViewBatch(checkpoint=Checkpoint(0, 1), upserts={"k": {"a": 1}}))
+    assert await views.get("nope", "k") is None
+
+
+async def test_rows_come_in_key_order_across_pages(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    keys = [f"k{i:05d}" for i in range(2500)]
+    await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 1), upserts={k: {"k": k} for k in keys}))
+    assert [k async for k, _ in views.rows("v.v1.a")] == keys
+    found = await views.get_many("v.v1.a", [*keys[:1200], "missing"])
+    assert sorted(found) == keys[:1200]
+
+
+async def test_activate_swaps_the_active_slot_and_drop_forgets_everything(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    await views.create_slot("v.v2.b", name="v", version=2)
+    await views.create_slot("w.v1.c", name="w", version=1)
+    await views.activate("v", "v.v1.a")
+    assert [(s.slot, s.active) for s in await views.slots("v")] == [("v.v1.a", True), ("v.v2.b", False)]
+    await views.commit(
+        "v.v2.b", ViewBatch(checkpoint=Checkpoint(0, 3), upserts={"k": {}}, stream_versions={"s": 1})
+    )
+    await views.activate("v", "v.v2.b")
+    assert [(s.slot, s.active) for s in await views.slots("v")] == [("v.v1.a", False), ("v.v2.b", True)]
+    await views.drop_slot("v.v2.b")
+    assert [s.slot for s in await views.slots()] == ["v.v1.a", "w.v1.c"]
+    assert await views.get("v.v2.b", "k") is None
+    assert await views.stream_versions("v.v2.b", ["s"]) == {}
+    with pytest.raises(UnknownView):
+        await views.activate("v", "w.v1.c")
+    await views.drop_slot("v.v2.b")
+
+
+async def test_failure_and_skip_requests_are_recorded_and_cleared(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    await views.record_failure("v.v1.a", at=Checkpoint(0, 4), error="boom")
+    await views.request_skip("v.v1.a", at=Checkpoint(0, 4))
+    (state,) = await views.slots("v")
+    assert (state.failed_at, state.error, state.skip) == (Checkpoint(0, 4), "boom", Checkpoint(0, 4))
+    await views.record_failure("v.v1.a", at=None, error=None)
+    (state,) = await views.slots("v")
+    assert (state.failed_at, state.error, state.skip) == (None, None, None)
+    with pytest.raises(UnknownView):
+        await views.request_skip("nope", at=Checkpoint(0, 1))
+
+
+async def test_a_closed_view_store_refuses_calls() -> None:
+    from riverbed.bootstrap import open_view_store
+
+    views = await open_view_store("memory://")
+    await views.close()
+    with pytest.raises(StoreClosed):
+        await views.slots()
