@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -14,7 +16,7 @@ from riverbed.application.projections import Projection, handles
 from riverbed.bootstrap import open_store, open_view_store
 from riverbed.cloudevents import CloudEvent
 from riverbed.ports.event_store import AppendResult, EventStore, RecordedEvent
-from riverbed.ports.views import Row, ViewRows, ViewStore
+from riverbed.ports.views import Row, ViewBatch, ViewRows, ViewStore
 
 OPENED = "test.account.opened.v1"
 DEPOSITED = "test.account.deposited.v1"
@@ -153,3 +155,28 @@ async def backend(
 def names(items: Sequence[Projection]) -> list[str]:
     """Projection names (for messages)."""
     return [p.name for p in items]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 20.0) -> None:
+    """Wait until ``check()`` is true (fails the test after ``within`` seconds)."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 - polling another component's state is the point
+            await asyncio.sleep(0.01)
+
+
+class CountingViews:
+    """A view store that counts commits (delegates everything to the wrapped store)."""
+
+    def __init__(self, inner: ViewStore) -> None:
+        self.inner = inner
+        self.commits = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def commit(self, slot: str, batch: ViewBatch) -> None:
+        self.commits += 1
+        await self.inner.commit(slot, batch)
+
+    def as_store(self) -> ViewStore:
+        return cast(ViewStore, self)
