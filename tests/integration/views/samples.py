@@ -180,3 +180,19 @@ class CountingViews:
 
     def as_store(self) -> ViewStore:
         return cast(ViewStore, self)
+
+
+class GatedViews(CountingViews):
+    """Holds commits to slots whose name starts with ``prefix`` until :attr:`gate` is set."""
+
+    def __init__(self, inner: ViewStore, prefix: str) -> None:
+        super().__init__(inner)
+        self.prefix = prefix
+        self.gate = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def commit(self, slot: str, batch: ViewBatch) -> None:
+        if slot.startswith(self.prefix) and not self.gate.is_set():
+            self.held.set()
+            await self.gate.wait()
+        await super().commit(slot, batch)
