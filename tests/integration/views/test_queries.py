@@ -15,7 +15,7 @@ from riverbed.errors import (
     ValidationError,
     ViewBehind,
 )
-from riverbed.ports.event_store import EventStore, RecordedEvent
+from riverbed.ports.event_store import Checkpoint, EventStore, RecordedEvent
 from riverbed.ports.views import ViewStore
 from tests.integration.views.samples import (
     Balance,
@@ -61,9 +61,12 @@ async def test_a_read_at_least_at_a_position_waits_for_the_view_to_reach_it(stor
         await runner.wait_until_ready()
         for amount, form in ((5, "checkpoint"), (6, "str"), (7, "int")):
             written = await deposit(store, "a", amount)
-            wanted = {"checkpoint": written.checkpoint, "str": str(written.checkpoint)}.get(
-                form, written.last_position
-            )
+            forms: dict[str, Checkpoint | str | int] = {
+                "checkpoint": written.checkpoint,
+                "str": str(written.checkpoint),
+                "int": written.last_position,
+            }
+            wanted = forms[form]
             answer = await queries.typed("balances", Balance).get("a", min_position=wanted)
             assert answer.movements == {5: 1, 6: 2, 7: 3}[amount], form
         assert answer.balance == 18
