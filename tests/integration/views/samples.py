@@ -196,3 +196,8 @@ class GatedViews(CountingViews):
             self.held.set()
             await self.gate.wait()
         await super().commit(slot, batch)
+
+
+def projections() -> list[Projection]:
+    """The sample projections, for ``--projections tests.integration.views.samples:projections``."""
+    return [Balances(), Counter()]
