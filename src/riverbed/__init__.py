@@ -5,7 +5,9 @@ The public API is exactly what ``__all__`` lists (a test pins it).
 
 from riverbed.application.command_result import CommandResult
 from riverbed.application.command_service import CommandService, ServiceOptions
-from riverbed.bootstrap import open_store
+from riverbed.application.projections import Projection, ProjectionRunner
+from riverbed.application.queries import OnDemandView, ViewQueries
+from riverbed.bootstrap import open_store, open_view_store
 from riverbed.cloudevents import CloudEvent
 from riverbed.domain import (
     Aggregate,
@@ -23,6 +25,7 @@ from riverbed.errors import (
     EventStoreError,
     InvalidCloudEvent,
     InvalidCommand,
+    NotFound,
     RiverbedError,
     ServiceDraining,
     ServiceReplaying,
@@ -56,6 +59,10 @@ __all__ = [
     "ExpectedVersion",
     "InvalidCloudEvent",
     "InvalidCommand",
+    "NotFound",
+    "OnDemandView",
+    "Projection",
+    "ProjectionRunner",
     "RecordedEvent",
     "RiverbedError",
     "ServiceDraining",
@@ -67,10 +74,12 @@ __all__ = [
     "StoreFailed",
     "UnknownEventType",
     "ValidationError",
+    "ViewQueries",
     "WrongExpectedVersion",
     "__version__",
     "applies",
     "event_type",
     "handles",
     "open_store",
+    "open_view_store",
 ]

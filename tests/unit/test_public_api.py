@@ -1,6 +1,13 @@
 import riverbed
 
 EXPECTED = {
+    "NotFound",
+    "OnDemandView",
+    "Projection",
+    "ProjectionRunner",
+    "ViewQueries",
+    "handles",
+    "open_view_store",
     "AppendResult",
     "Checkpoint",
     "CloudEvent",
