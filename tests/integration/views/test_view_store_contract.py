@@ -105,3 +105,11 @@ async def test_a_closed_view_store_refuses_calls() -> None:
     await views.close()
     with pytest.raises(StoreClosed):
         await views.slots()
+
+
+async def test_rows_are_in_code_point_order_on_every_store(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    keys = ["b", "B", "a", "Z", "é", "_", "ab", "a b"]
+    await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 1), upserts={k: {"k": k} for k in keys}))
+    assert [k async for k, _ in views.rows("v.v1.a")] == sorted(keys)

@@ -3,7 +3,8 @@
 Each replica of a view may have its own database or schema. A :meth:`PostgresViewStore.commit` is one
 transaction of at most four statements (the checkpoint ``UPDATE`` first, then set-based upserts and
 deletes through ``unnest`` arrays), so a batch of thousands of events costs a handful of round trips and
-the rows and the checkpoint land together or not at all. Rows are ``jsonb``.
+the rows and the checkpoint land together or not at all. Rows are ``jsonb``; keys use the "C" collation so
+that rows come back in the same (code point) order as from every other view store.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS rb_view_slots (
 );
 CREATE TABLE IF NOT EXISTS rb_view_active (name text PRIMARY KEY, slot text NOT NULL);
 CREATE TABLE IF NOT EXISTS rb_view_rows (
-    slot text NOT NULL, key text NOT NULL, data jsonb NOT NULL, PRIMARY KEY (slot, key)
+    slot text NOT NULL, key text COLLATE "C" NOT NULL, data jsonb NOT NULL, PRIMARY KEY (slot, key)
 );
 CREATE TABLE IF NOT EXISTS rb_view_streams (
     slot text NOT NULL, stream text NOT NULL, version bigint NOT NULL, PRIMARY KEY (slot, stream)
