@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.table import Table
 
 from riverbed.application.projections import BuildProgress, Projection, build_view
+from riverbed.application.projections.status import names_event
 from riverbed.bootstrap import open_store, open_view_store
 from riverbed.errors import ConfigurationError, RiverbedError, ValidationError
 from riverbed.ports.event_store import Checkpoint
@@ -182,12 +183,13 @@ def skip(
         at = Checkpoint.parse(position)
         async with open_view_store(views) as view_store:
             slots = await view_store.slots(name)
-            failed = [s for s in slots if s.failed_at == at]
+            failed = [s for s in slots if s.failed_at is not None and names_event(at, s.failed_at)]
             if not failed:
                 stops = ", ".join(f"{s.slot} at {s.failed_at}" for s in slots if s.failed_at) or "none"
                 raise ValidationError(f"view {name!r} is not stopped at {position}; stopped slots: {stops}")
             for slot in failed:
-                await view_store.request_skip(slot.slot, at=at)
+                assert slot.failed_at is not None
+                await view_store.request_skip(slot.slot, at=slot.failed_at)
         typer.echo(f"asked {name} to skip the event at {position}; its runner will move on shortly")
 
     _run(main)

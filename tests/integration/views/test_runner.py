@@ -49,6 +49,7 @@ async def test_catch_up_then_live_in_batches_never_one_commit_per_event(stores: 
         for i in range(200):
             await deposit(store, f"a{i % 5}", 1)
         await eventually(lambda: _counted(inner, 800))
+        await eventually(lambda: _caught_up(runner, store))
         assert views.commits - catch_up_commits < 200
         status = runner.status("counter")
         assert status.state is ProjectionState.LIVE
@@ -61,6 +62,11 @@ async def test_catch_up_then_live_in_batches_never_one_commit_per_event(stores: 
         assert await view_hash(fresh, state.slot) == await view_hash(
             inner, await active_slot(inner, "balances")
         )
+
+
+async def _caught_up(runner: ProjectionRunner, store: EventStore) -> bool:
+    head = (await store.stats()).last_position
+    return all(status.checkpoint.position == head for status in runner.statuses())
 
 
 async def _counted(views: ViewStore, expected: int) -> bool:

@@ -33,7 +33,7 @@ from riverbed.application.projections.build import (
 )
 from riverbed.application.projections.projection import Projection
 from riverbed.application.projections.projector import BatchOutcome, Projector
-from riverbed.application.projections.status import ProjectionState, ProjectionStatus
+from riverbed.application.projections.status import ProjectionState, ProjectionStatus, names_event
 from riverbed.errors import DuplicateRegistration, ProjectionError, UnknownView, ValidationError
 from riverbed.ports.event_store import Checkpoint, EventStore, RecordedEvent
 from riverbed.ports.event_store_rules import as_checkpoint
@@ -356,12 +356,12 @@ class ProjectionRunner:
         """Skip the failed event at ``at`` (it must be the one the projection stopped on)."""
         worker = self._worker(name)
         checkpoint = as_checkpoint(at)
-        if worker.failed_at is None or checkpoint != worker.failed_at:
+        if worker.failed_at is None or checkpoint is None or not names_event(checkpoint, worker.failed_at):
             raise ValidationError(
                 f"projection {name!r} is not stopped at {at}; it is "
                 + (f"stopped at {worker.failed_at}" if worker.failed_at is not None else "not stopped")
             )
-        worker.skip_at = checkpoint
+        worker.skip_at = worker.failed_at
         worker.wake.set()
 
     def retry(self, name: str) -> None:

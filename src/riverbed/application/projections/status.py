@@ -42,3 +42,12 @@ class ProjectionStatus:
     error: str | None = None
     ready: bool = False
     """True once the projection has caught up at least once (a pre-loaded view can answer)."""
+
+
+def names_event(given: Checkpoint, failed: Checkpoint) -> bool:
+    """Whether an operator's ``given`` position names the ``failed`` event.
+
+    A position without a commit part (``"42"``, what people type) names the event at that global position
+    on every store, since global positions are unique; a full checkpoint must match exactly.
+    """
+    return given == failed or (given.commit == 0 and given.position == failed.position)
