@@ -141,7 +141,11 @@ async def test_a_tenant_scoped_view_only_answers_the_tenant_asking(stores: Pair)
     queries.add(_TenantBalances(), tenant_scoped=True)
     async with ProjectionRunner(store, views, [_TenantBalances()], options=FAST) as runner:
         await runner.wait_until_ready()
-        assert (await queries.get_row("tenant_balances", "x", tenant="acme"))["account"] == "x"
+        answer = await queries.lookup("tenant_balances", "x", tenant="acme")
+        assert (answer.key, answer.row["account"]) == ("x", "x")
+        assert answer.position == str(await queries.position("tenant_balances"))
+        slot = (await views.slots("tenant_balances"))[0].slot
+        assert await views.get(slot, "acme:x") is not None
         with pytest.raises(NotFound):
             await queries.get("tenant_balances", "x", tenant="globex")
         with pytest.raises(ValidationError, match="tenant-scoped"):

@@ -113,3 +113,22 @@ async def test_rows_are_in_code_point_order_on_every_store(stores: Pair) -> None
     keys = ["b", "B", "a", "Z", "é", "_", "ab", "a b"]
     await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 1), upserts={k: {"k": k} for k in keys}))
     assert [k async for k, _ in views.rows("v.v1.a")] == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://host/x.db",
+        "sqlite:///x.db?mode=ro",
+        "sqlite:///:memory:",
+        "ftp://x",
+    ],
+)
+def test_a_view_store_url_that_names_no_file_is_refused(url: str) -> None:
+    from riverbed.bootstrap import create_view_store
+    from riverbed.errors import InvalidStoreUrl
+
+    with pytest.raises(InvalidStoreUrl):
+        create_view_store(url)

@@ -54,11 +54,15 @@ _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 def sqlite_path(url: str) -> str:
-    """The file path in ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+    """The file path in ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` (the event store's rule)."""
     parts = urlsplit(url)
-    if parts.scheme != "sqlite" or not parts.path or parts.path == "/":
-        raise InvalidStoreUrl(f"{url!r} is not a SQLite URL; use sqlite:///path/to/views.db")
-    return unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
+    hint = "use sqlite:///relative/views.db or sqlite:////absolute/path/views.db"
+    if parts.scheme.lower() != "sqlite" or parts.netloc or parts.query or parts.fragment:
+        raise InvalidStoreUrl(f"{url!r} is not a SQLite file URL; {hint}")
+    path = unquote(parts.path)
+    if not path.startswith("/") or len(path) < 2 or path.endswith("/") or path == "/:memory:":
+        raise InvalidStoreUrl(f"{url!r} names no file; {hint} (or memory:// for a view store in memory)")
+    return path[1:]
 
 
 def _dumps(row: Row) -> str:

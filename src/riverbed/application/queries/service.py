@@ -53,10 +53,23 @@ class ViewRow(BaseModel):
 
 
 def tenant_key(tenant: str, key: str) -> str:
-    """The stored key of ``key`` in a tenant-scoped view (projections of such views key rows this way)."""
-    if not tenant or "/" in tenant:
-        raise ValidationError(f"tenant must be a non-empty name without '/', got {tenant!r}")
-    return f"{tenant}/{key}"
+    """The stored key of ``key`` in a tenant-scoped view: ``tenant:key`` (the gateway's scoping rule).
+
+    Projections of tenant-scoped views key their rows this way.
+    """
+    if not tenant or ":" in tenant:
+        raise ValidationError(f"tenant must be a non-empty id without ':', got {tenant!r}")
+    return f"{tenant}:{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewAnswer:
+    """A row as read, with its (unscoped) key and the position the view had reached when read."""
+
+    key: str
+    row: Row
+    position: str | None
+    """The view's checkpoint (``str()`` form); None for on-demand views, which read the store itself."""
 
 
 def reached(current: Checkpoint, wanted: Checkpoint) -> bool:
@@ -123,16 +136,24 @@ class ViewQueries:
         self, view: str, key: str, *, tenant: str | None = None, min_position: MinPosition = None
     ) -> Row:
         """Like :meth:`get`, but the stored JSON object."""
+        return (await self.lookup(view, key, tenant=tenant, min_position=min_position)).row
+
+    async def lookup(
+        self, view: str, key: str, *, tenant: str | None = None, min_position: MinPosition = None
+    ) -> ViewAnswer:
+        """Like :meth:`get_row`, with the position the view had reached (what a gateway returns)."""
         registered = self._registered(view)
         stored_key = self._key(registered, key, tenant)
+        position: str | None = None
         if registered.on_demand is not None:
             row = await registered.on_demand.get(stored_key)
         else:
             state = await self.wait_for(view, min_position)
             row = await self.views.get(state.slot, stored_key)
+            position = str(state.checkpoint)
         if row is None:
             raise NotFound(f"view {view!r} has no row for key {key!r}")
-        return row
+        return ViewAnswer(key=key, row=row, position=position)
 
     async def all(self, view: str, *, tenant: str | None = None) -> list[tuple[str, Row]]:
         """Every row of a pre-loaded view (of one tenant, for tenant-scoped views), in key order."""
