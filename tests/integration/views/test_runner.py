@@ -17,6 +17,7 @@ from tests.integration.views.samples import (
     Balances,
     Counter,
     CountingViews,
+    GatedViews,
     active_slot,
     deposit,
     eventually,
@@ -168,3 +169,22 @@ async def _lag(runner: ProjectionRunner, name: str, at_least: int) -> bool:
 async def _balance(views: ViewStore, slot: str, key: str, expected: int) -> bool:
     row = await views.get(slot, key)
     return row is not None and row["balance"] == expected
+
+
+async def test_lag_is_reported_in_events_and_seconds_while_a_live_projection_is_behind(stores: Pair) -> None:
+    store, inner = stores
+    await open_account(store, "a")
+    gated = GatedViews(inner, "balances")
+    gated.gate.set()
+    async with ProjectionRunner(store, gated.as_store(), [Balances()], options=FAST) as runner:
+        await runner.wait_until_ready()
+        assert (runner.status("balances").lag_events, runner.status("balances").lag_seconds) == (0, 0.0)
+        gated.gate.clear()
+        for amount in (1, 2, 3):
+            await deposit(store, "a", amount)
+        await eventually(lambda: _lag(runner, "balances", 2))
+        assert runner.status("balances").state is ProjectionState.LIVE
+        gated.gate.set()
+        await eventually(lambda: _caught_up(runner, store))
+        assert runner.status("balances").lag_events == 0
+        assert runner.status("balances").lag_seconds == 0.0

@@ -160,6 +160,7 @@ class _Worker:
         async def pump() -> None:
             try:
                 async for record in self.runner.store.subscribe(after=self.checkpoint):
+                    self.runner.seen(record.position)
                     await queue.put(record)
             except Exception as exc:
                 await queue.put(exc)
@@ -393,9 +394,12 @@ class ProjectionRunner:
         self.head = max(self.head, position)
 
     async def _watch_head(self) -> None:
+        # Live subscriptions report every position they receive (see ``seen``); the store's stats, which
+        # may count rows, are asked only while some projection is catching up or stopped.
         while True:
-            with contextlib.suppress(Exception):
-                self.seen((await self.store.stats()).last_position)
+            if any(w.state is not ProjectionState.LIVE for w in self._workers.values()):
+                with contextlib.suppress(Exception):
+                    self.seen((await self.store.stats()).last_position)
             await asyncio.sleep(self.options.lag_interval)
 
     def _raise_crashed(self) -> None:
