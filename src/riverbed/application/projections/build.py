@@ -7,6 +7,7 @@ half-built view: until the cut-over they read the old slot, after it the new one
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -62,19 +63,35 @@ async def catch_up(
     (what came before it is committed).
     """
     checkpoint = after
-    while True:
-        records = [r async for r in store.read_all(after=checkpoint, limit=batch_size)]
-        if not records:
-            return checkpoint
-        outcome = await projector.apply(records)
+
+    async def read(start: Checkpoint) -> list[RecordedEvent]:
+        return [r async for r in store.read_all(after=start, limit=batch_size)]
+
+    records = await read(checkpoint)
+    while records:
+        # Read the next batch while this one is folded and committed: the store and the view store work
+        # at the same time. A batch that stops early makes the read-ahead useless, so it is cancelled.
+        ahead = asyncio.ensure_future(read(records[-1].checkpoint)) if len(records) == batch_size else None
+        try:
+            outcome = await projector.apply(records)
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+            raise
         if outcome.checkpoint is not None:
             checkpoint = outcome.checkpoint
         if on_batch is not None:
             on_batch(outcome, records[: outcome.passed])
         if outcome.failure is not None:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             raise outcome.failure
-        if len(records) < batch_size:
+        if ahead is None:
             return checkpoint
+        records = await ahead
+    return checkpoint
 
 
 async def build_view(
