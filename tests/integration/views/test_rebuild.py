@@ -8,7 +8,7 @@ from riverbed.application.projections import BuildProgress, ProjectionRunner, Pr
 from riverbed.application.queries import ViewQueries
 from riverbed.errors import ViewReplaying
 from riverbed.ports.event_store import EventStore, RecordedEvent
-from riverbed.ports.views import Row, ViewStore
+from riverbed.ports.views import Row, ViewBatch, ViewStore
 from tests.integration.views.samples import (
     Balance,
     Balances,
@@ -120,3 +120,32 @@ async def _has_movements(queries: ViewQueries, key: str, expected: int) -> bool:
 
 async def _balance_changed(views: ViewStore, key: str, before: str, slot: str) -> bool:
     return await view_hash(views, slot) != before
+
+
+async def test_a_build_interrupted_half_way_resumes_its_own_slot(stores: Pair) -> None:
+    store, inner = stores
+    await fill(store, accounts=2, events=302)
+    async with ProjectionRunner(store, inner, [Balances()], options=FAST) as runner:
+        await runner.wait_until_ready()
+    commits = 0
+
+    class _Stopping(GatedViews):
+        async def commit(self, slot: str, batch: ViewBatch) -> None:
+            nonlocal commits
+            await super().commit(slot, batch)
+            commits += 1
+            if commits == 2:
+                self.gate.clear()
+
+    stopping = _Stopping(inner, "balances.v2")
+    stopping.gate.set()
+    async with ProjectionRunner(store, stopping.as_store(), [BalancesV2()], options=FAST):
+        await stopping.held.wait()
+    (pending,) = [s for s in await inner.slots("balances") if s.version == 2]
+    assert not pending.active
+    assert 0 < pending.checkpoint.position < 302
+    async with ProjectionRunner(store, inner, [BalancesV2()], options=FAST) as runner:
+        await eventually(lambda: _live(runner))
+        assert runner.status("balances").slot == pending.slot
+    (state,) = await inner.slots("balances")
+    assert (state.slot, state.version, state.active, state.events) == (pending.slot, 2, True, 302)
