@@ -42,6 +42,7 @@ The tree::
     │   └── ViewBehind                a replica has not reached the asked position in time
     ├── NotFound                      (also LookupError) no such service, command, view or view row
     │   └── UnknownView               no view is registered (or built) under that name
+    ├── ViewConflict                  another writer moved a view slot's checkpoint first; nothing written
     ├── ProjectionError               a projection cannot go on; it stops until fixed or skipped
     │   ├── ProjectionFailed          a handler raised; carries the failing event's position
     │   └── ProjectionGap             an event is not the next version of its stream
@@ -342,6 +343,14 @@ class UnknownView(NotFound):
         listed = ", ".join(known) if known else "none"
         super().__init__(f"no view named {view!r}; registered views: {listed}")
         self.view = view
+
+
+class ViewConflict(RiverbedError):
+    """A view batch expected the slot at one checkpoint, but another writer had moved it; nothing was written.
+
+    Two writers on one slot would otherwise fold the same events twice; the loser re-reads the slot and
+    goes on from where the winner left it.
+    """
 
 
 class ProjectionError(RiverbedError):

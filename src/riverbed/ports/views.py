@@ -4,7 +4,7 @@ A view store holds *slots*. A slot is one build of one version of a view (``bala
 (JSON objects by key), its checkpoint in the event store's global order, the last version it applied of
 every stream it saw, and its control fields (failure, skip request). One slot per view name is *active*
 and serves queries; a rebuild fills a new slot beside it and then :meth:`ViewCatalog.activate` swaps them
-in one step.
+and drops the old one in one step.
 
 The guarantee every adapter keeps (and the contract tests check): :meth:`ViewRows.commit` writes the rows,
 the stream versions and the checkpoint of a :class:`ViewBatch` in ONE transaction, so a crash leaves
@@ -54,6 +54,8 @@ class ViewBatch:
     stream_versions: Mapping[str, int] = field(default_factory=dict)
     events: int = 0
     """How many events this batch applied (added to :attr:`SlotState.events`)."""
+    expected: Checkpoint | None = None
+    """The checkpoint the slot must be at for the batch to apply (None: no check)."""
 
 
 @runtime_checkable
@@ -77,7 +79,11 @@ class ViewRows(Protocol):
         ...
 
     async def commit(self, slot: str, batch: ViewBatch) -> None:
-        """Write the batch and the checkpoint atomically; raises UnknownView for a missing slot."""
+        """Write the batch and the checkpoint atomically.
+
+        Raises UnknownView for a missing slot, and ViewConflict (writing nothing) when ``batch.expected``
+        is set and the slot's checkpoint is another one.
+        """
         ...
 
 
@@ -94,7 +100,11 @@ class ViewCatalog(Protocol):
         ...
 
     async def activate(self, name: str, slot: str) -> None:
-        """Make ``slot`` the one that serves queries for ``name`` (atomically replacing the previous)."""
+        """Make ``slot`` serve queries for ``name`` and drop every other slot of ``name``, atomically.
+
+        One step, so two builders racing to cut over leave exactly one slot: the loser's slot is gone and
+        its next write raises UnknownView (as does activating a slot that is gone or not ``name``'s).
+        """
         ...
 
     async def drop_slot(self, slot: str) -> None:

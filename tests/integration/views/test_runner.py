@@ -188,3 +188,23 @@ async def test_lag_is_reported_in_events_and_seconds_while_a_live_projection_is_
         await eventually(lambda: _caught_up(runner, store))
         assert runner.status("balances").lag_events == 0
         assert runner.status("balances").lag_seconds == 0.0
+
+
+async def test_two_runners_writing_one_view_store_by_mistake_still_count_every_event_once(
+    stores: Pair,
+) -> None:
+    store, views = stores
+    await fill(store, accounts=4, events=400)
+    small = RunnerOptions(batch_size=7, batch_ms=5, poll_interval=0.02, lag_interval=0.02)
+    async with (
+        ProjectionRunner(store, views, [Counter()], options=small) as one,
+        ProjectionRunner(store, views, [Counter()], options=small) as two,
+    ):
+        await one.wait_until_ready()
+        await two.wait_until_ready()
+        for i in range(100):
+            await deposit(store, f"a{i % 4}", 1)
+        await eventually(lambda: _counted(views, 500))
+        await asyncio.sleep(0.1)
+    assert await _count(views) == 500
+    assert [s.events for s in await views.slots("counter") if s.active] == [500]

@@ -63,25 +63,41 @@ async def test_rows_come_in_key_order_across_pages(stores: Pair) -> None:
     assert sorted(found) == keys[:1200]
 
 
-async def test_activate_swaps_the_active_slot_and_drop_forgets_everything(stores: Pair) -> None:
+async def test_activate_swaps_the_active_slot_and_drops_the_others_of_that_name(stores: Pair) -> None:
     _, views = stores
     await views.create_slot("v.v1.a", name="v", version=1)
-    await views.create_slot("v.v2.b", name="v", version=2)
     await views.create_slot("w.v1.c", name="w", version=1)
     await views.activate("v", "v.v1.a")
+    await views.activate("w", "w.v1.c")
+    await views.create_slot("v.v2.b", name="v", version=2)
     assert [(s.slot, s.active) for s in await views.slots("v")] == [("v.v1.a", True), ("v.v2.b", False)]
     await views.commit(
-        "v.v2.b", ViewBatch(checkpoint=Checkpoint(0, 3), upserts={"k": {}}, stream_versions={"s": 1})
+        "v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 3), upserts={"k": {}}, stream_versions={"s": 1})
     )
     await views.activate("v", "v.v2.b")
-    assert [(s.slot, s.active) for s in await views.slots("v")] == [("v.v1.a", False), ("v.v2.b", True)]
-    await views.drop_slot("v.v2.b")
-    assert [s.slot for s in await views.slots()] == ["v.v1.a", "w.v1.c"]
-    assert await views.get("v.v2.b", "k") is None
-    assert await views.stream_versions("v.v2.b", ["s"]) == {}
+    assert [(s.slot, s.active) for s in await views.slots()] == [("w.v1.c", True), ("v.v2.b", True)]
+    assert await views.get("v.v1.a", "k") is None
+    assert await views.stream_versions("v.v1.a", ["s"]) == {}
+    with pytest.raises(UnknownView):
+        await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 4)))
+    with pytest.raises(UnknownView):
+        await views.activate("v", "v.v1.a")
     with pytest.raises(UnknownView):
         await views.activate("v", "w.v1.c")
-    await views.drop_slot("v.v2.b")
+
+
+async def test_drop_forgets_a_slot_and_is_idempotent(stores: Pair) -> None:
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    await views.commit(
+        "v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 3), upserts={"k": {}}, stream_versions={"s": 1})
+    )
+    await views.activate("v", "v.v1.a")
+    await views.drop_slot("v.v1.a")
+    await views.drop_slot("v.v1.a")
+    assert await views.slots() == []
+    assert await views.get("v.v1.a", "k") is None
+    assert await views.stream_versions("v.v1.a", ["s"]) == {}
 
 
 async def test_failure_and_skip_requests_are_recorded_and_cleared(stores: Pair) -> None:
@@ -132,3 +148,25 @@ def test_a_view_store_url_that_names_no_file_is_refused(url: str) -> None:
 
     with pytest.raises(InvalidStoreUrl):
         create_view_store(url)
+
+
+async def test_a_batch_expecting_another_checkpoint_writes_nothing(stores: Pair) -> None:
+    from riverbed.errors import ViewConflict
+
+    _, views = stores
+    await views.create_slot("v.v1.a", name="v", version=1)
+    await views.commit(
+        "v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 5), upserts={"k": {"n": 1}}, expected=START)
+    )
+    with pytest.raises(ViewConflict, match="another writer"):
+        await views.commit(
+            "v.v1.a",
+            ViewBatch(
+                checkpoint=Checkpoint(0, 9), upserts={"k": {"n": 2}}, stream_versions={"s": 1}, expected=START
+            ),
+        )
+    assert await views.get("v.v1.a", "k") == {"n": 1}
+    assert await views.stream_versions("v.v1.a", ["s"]) == {}
+    (state,) = await views.slots("v")
+    assert state.checkpoint == Checkpoint(0, 5)
+    await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 9), expected=Checkpoint(0, 5)))

@@ -10,7 +10,7 @@ import copy
 import dataclasses
 from collections.abc import AsyncIterator, Iterable
 
-from riverbed.errors import StoreClosed, UnknownView
+from riverbed.errors import StoreClosed, UnknownView, ViewConflict
 from riverbed.ports.event_store import Checkpoint
 from riverbed.ports.views import Row, SlotState, ViewBatch
 
@@ -71,6 +71,11 @@ class MemoryViewStore:
     async def commit(self, slot: str, batch: ViewBatch) -> None:
         """Apply the whole batch at once (nothing can interleave: there is no await inside)."""
         found = self._slot(slot)
+        if batch.expected is not None and found.state.checkpoint != batch.expected:
+            raise ViewConflict(
+                f"view slot {slot!r} is at {found.state.checkpoint}, not at {batch.expected} as this batch "
+                "expected: another writer got there first; re-read the slot and go on from there"
+            )
         for key, row in batch.upserts.items():
             found.rows[key] = copy.deepcopy(row)
         for key in batch.deletes:
@@ -97,11 +102,13 @@ class MemoryViewStore:
         return self._slots[slot].state
 
     async def activate(self, name: str, slot: str) -> None:
-        """Point ``name`` at ``slot``."""
+        """Point ``name`` at ``slot`` and drop the other slots of ``name``."""
         found = self._slot(slot)
         if found.state.name != name:
             raise UnknownView(f"{name} (slot {slot!r} belongs to {found.state.name!r})")
         self._active[name] = slot
+        for other in [s for s, v in self._slots.items() if v.state.name == name and s != slot]:
+            del self._slots[other]
 
     async def drop_slot(self, slot: str) -> None:
         """Forget the slot; if it was active, its name has no active slot any more."""

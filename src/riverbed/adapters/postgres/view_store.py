@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from riverbed.errors import StoreClosed, StoreFailed, UnknownView
+from riverbed.errors import StoreClosed, StoreFailed, UnknownView, ViewConflict
 from riverbed.ports.event_store import Checkpoint
 from riverbed.ports.views import Row, SlotState, ViewBatch
 
@@ -135,16 +135,26 @@ class PostgresViewStore:
 
     async def commit(self, slot: str, batch: ViewBatch) -> None:
         """Rows, stream versions and checkpoint in one transaction."""
+        expected = str(batch.expected) if batch.expected is not None else None
         keys = list(batch.upserts)
         datas = [json.dumps(batch.upserts[k], separators=(",", ":")) for k in keys]
         try:
             async with self._p().connection() as conn, conn.transaction():
                 cursor = await conn.execute(
-                    "UPDATE rb_view_slots SET checkpoint = %s, events = events + %s WHERE slot = %s",
-                    (str(batch.checkpoint), batch.events, slot),
+                    "UPDATE rb_view_slots SET checkpoint = %s, events = events + %s "
+                    "WHERE slot = %s AND (%s::text IS NULL OR checkpoint = %s::text)",
+                    (str(batch.checkpoint), batch.events, slot, expected, expected),
                 )
                 if cursor.rowcount == 0:
-                    raise UnknownView(slot)
+                    found = await (
+                        await conn.execute("SELECT checkpoint FROM rb_view_slots WHERE slot = %s", (slot,))
+                    ).fetchone()
+                    if found is None:
+                        raise UnknownView(slot)
+                    raise ViewConflict(
+                        f"view slot {slot!r} is at {found[0]}, not at {expected} as this batch expected: "
+                        "another writer got there first; re-read the slot and go on from there"
+                    )
                 if keys:
                     await conn.execute(
                         "INSERT INTO rb_view_rows (slot, key, data) "
@@ -201,20 +211,40 @@ class PostgresViewStore:
         return next(s for s in await self.slots(name) if s.slot == slot)
 
     async def activate(self, name: str, slot: str) -> None:
-        """Point ``name`` at ``slot`` in one statement (no row means the slot is not ``name``'s)."""
-        count = await self._write(
-            "INSERT INTO rb_view_active (name, slot) SELECT name, slot FROM rb_view_slots "
-            "WHERE slot = %s AND name = %s ON CONFLICT (name) DO UPDATE SET slot = excluded.slot",
-            (slot, name),
-        )
-        if count == 0:
-            raise UnknownView(slot)
+        """Point ``name`` at ``slot`` and drop the other slots of ``name``, in one transaction.
+
+        A transaction-scoped advisory lock on the name serialises concurrent cut-overs of one view.
+        """
+        try:
+            async with self._p().connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"riverbed.view:{name}",))
+                cursor = await conn.execute(
+                    "INSERT INTO rb_view_active (name, slot) SELECT name, slot FROM rb_view_slots "
+                    "WHERE slot = %s AND name = %s ON CONFLICT (name) DO UPDATE SET slot = excluded.slot",
+                    (slot, name),
+                )
+                if cursor.rowcount == 0:
+                    raise UnknownView(slot)
+                # The slot rows first, as a commit locks them first: the two never deadlock.
+                dropped = await (
+                    await conn.execute(
+                        "DELETE FROM rb_view_slots WHERE name = %s AND slot <> %s RETURNING slot",
+                        (name, slot),
+                    )
+                ).fetchall()
+                gone = [row[0] for row in dropped]
+                if gone:
+                    for table in ("rb_view_rows", "rb_view_streams"):
+                        await conn.execute(f"DELETE FROM {table} WHERE slot = ANY(%s)", (gone,))
+        except psycopg.Error as exc:
+            raise StoreFailed(f"the view store {self.url} failed to activate {slot!r}: {exc}") from exc
 
     async def drop_slot(self, slot: str) -> None:
         """Delete the slot, its rows and stream versions (and its active mark), in one transaction."""
         try:
             async with self._p().connection() as conn, conn.transaction():
-                for table in ("rb_view_rows", "rb_view_streams", "rb_view_active", "rb_view_slots"):
+                # The slot row first, as a commit locks it first: the two never deadlock.
+                for table in ("rb_view_slots", "rb_view_active", "rb_view_rows", "rb_view_streams"):
                     await conn.execute(f"DELETE FROM {table} WHERE slot = %s", (slot,))
         except psycopg.Error as exc:
             raise StoreFailed(f"the view store {self.url} failed to drop {slot!r}: {exc}") from exc

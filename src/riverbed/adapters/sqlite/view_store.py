@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from riverbed.errors import InvalidStoreUrl, StoreClosed, StoreFailed, UnknownView, ValidationError
+from riverbed.errors import (
+    InvalidStoreUrl,
+    StoreClosed,
+    StoreFailed,
+    UnknownView,
+    ValidationError,
+    ViewConflict,
+)
 from riverbed.ports.event_store import Checkpoint
 from riverbed.ports.views import Row, SlotState, ViewBatch
 
@@ -194,12 +201,25 @@ class SQLiteViewStore:
     def _commit_in(
         self, conn: sqlite3.Connection, slot: str, batch: ViewBatch, upserts: list[tuple[str, str, str]]
     ) -> None:
-        cursor = conn.execute(
-            "UPDATE rb_view_slots SET checkpoint = ?, events = events + ? WHERE slot = ?",
-            (str(batch.checkpoint), batch.events, slot),
-        )
+        if batch.expected is None:
+            cursor = conn.execute(
+                "UPDATE rb_view_slots SET checkpoint = ?, events = events + ? WHERE slot = ?",
+                (str(batch.checkpoint), batch.events, slot),
+            )
+        else:
+            cursor = conn.execute(
+                "UPDATE rb_view_slots SET checkpoint = ?, events = events + ? "
+                "WHERE slot = ? AND checkpoint = ?",
+                (str(batch.checkpoint), batch.events, slot, str(batch.expected)),
+            )
         if cursor.rowcount == 0:
-            raise UnknownView(slot)
+            row = conn.execute("SELECT checkpoint FROM rb_view_slots WHERE slot = ?", (slot,)).fetchone()
+            if row is None:
+                raise UnknownView(slot)
+            raise ViewConflict(
+                f"view slot {slot!r} is at {row[0]}, not at {batch.expected} as this batch expected: another "
+                "writer got there first; re-read the slot and go on from there"
+            )
         if upserts:
             conn.executemany(
                 "INSERT INTO rb_view_rows (slot, key, data) VALUES (?, ?, ?) "
@@ -278,7 +298,7 @@ class SQLiteViewStore:
         return next(s for s in await self.slots(name) if s.slot == slot)
 
     async def activate(self, name: str, slot: str) -> None:
-        """Point ``name`` at ``slot`` in one statement."""
+        """Point ``name`` at ``slot`` and drop the other slots of ``name``, in one transaction."""
 
         def activate() -> None:
             conn = self._c()
@@ -292,6 +312,9 @@ class SQLiteViewStore:
                     "ON CONFLICT (name) DO UPDATE SET slot = excluded.slot",
                     (name, slot),
                 )
+                others = "SELECT slot FROM rb_view_slots WHERE name = ? AND slot <> ?"
+                for table in ("rb_view_rows", "rb_view_streams", "rb_view_slots"):
+                    conn.execute(f"DELETE FROM {table} WHERE slot IN ({others})", (name, slot))
 
             self._write(conn, body)
 

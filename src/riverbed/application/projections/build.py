@@ -111,7 +111,7 @@ async def build_view(
     """
     slot_id = slot or new_slot_id(projection)
     await views.create_slot(slot_id, name=projection.name, version=projection.version)
-    projector = Projector(projection, views, slot_id)
+    projector = Projector(projection, views, slot_id, after=START)
     started = clock()
     head = (await store.stats()).last_position
     done = 0
@@ -142,8 +142,5 @@ async def build_view(
 
 
 async def cut_over(views: ViewStore, name: str, slot: str) -> None:
-    """Make ``slot`` serve ``name`` and drop every other slot of ``name``."""
+    """Make ``slot`` serve ``name`` and drop every other slot of ``name`` (one step of the view store)."""
     await views.activate(name, slot)
-    for state in await views.slots(name):
-        if state.slot != slot:
-            await views.drop_slot(state.slot)

@@ -14,6 +14,7 @@ Everything before the stopping event is committed with the checkpoint of the las
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,10 +42,14 @@ class BatchOutcome:
 class Projector:
     """Applies batches of events to one slot of one projection."""
 
-    def __init__(self, projection: Projection, rows: ViewRows, slot: str) -> None:
+    def __init__(
+        self, projection: Projection, rows: ViewRows, slot: str, *, after: Checkpoint | None = None
+    ) -> None:
         self.projection = projection
         self.rows = rows
         self.slot = slot
+        self.after = after
+        """Where the slot is; each commit expects it there (ViewConflict if another writer moved it)."""
 
     async def apply(self, records: Sequence[RecordedEvent]) -> BatchOutcome:
         """Fold ``records`` (in global order) and commit what could be applied."""
@@ -55,7 +60,7 @@ class Projector:
             # A handler may have mutated rows in place before raising: fold the clean prefix again.
             batch, passed, _ = await self._fold(records[:passed])
         if passed:
-            await self.rows.commit(self.slot, batch)
+            await self._commit(dataclasses.replace(batch, expected=self.after))
         return BatchOutcome(
             passed=passed,
             applied=batch.events if passed else 0,
@@ -66,11 +71,16 @@ class Projector:
 
     async def skip(self, record: RecordedEvent) -> Checkpoint:
         """Pass over ``record`` without applying it (an operator's decision) and commit that."""
-        batch = ViewBatch(checkpoint=record.checkpoint)
-        if self.projection.follows(record.stream):
-            batch = ViewBatch(checkpoint=record.checkpoint, stream_versions={record.stream: record.version})
-        await self.rows.commit(self.slot, batch)
+        versions = {record.stream: record.version} if self.projection.follows(record.stream) else {}
+        await self._commit(
+            ViewBatch(checkpoint=record.checkpoint, stream_versions=versions, expected=self.after)
+        )
         return record.checkpoint
+
+    async def _commit(self, batch: ViewBatch) -> None:
+        await self.rows.commit(self.slot, batch)
+        if self.after is not None:
+            self.after = batch.checkpoint
 
     async def _fold(self, records: Sequence[RecordedEvent]) -> tuple[ViewBatch, int, ProjectionError | None]:
         projection = self.projection

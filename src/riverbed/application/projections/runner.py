@@ -34,7 +34,13 @@ from riverbed.application.projections.build import (
 from riverbed.application.projections.projection import Projection
 from riverbed.application.projections.projector import BatchOutcome, Projector
 from riverbed.application.projections.status import ProjectionState, ProjectionStatus, names_event
-from riverbed.errors import DuplicateRegistration, ProjectionError, UnknownView, ValidationError
+from riverbed.errors import (
+    DuplicateRegistration,
+    ProjectionError,
+    UnknownView,
+    ValidationError,
+    ViewConflict,
+)
 from riverbed.ports.event_store import Checkpoint, EventStore, RecordedEvent
 from riverbed.ports.event_store_rules import as_checkpoint
 from riverbed.ports.views import SlotState, ViewStore
@@ -92,8 +98,9 @@ class _Worker:
                 try:
                     slot = await self._prepare()
                     await self._follow(slot)
-                except _SlotGone:
-                    continue
+                except (_SlotGone, UnknownView, ViewConflict):
+                    # Another writer rebuilt, cut over or moved our slot: choose the slot again.
+                    await asyncio.sleep(self.runner.options.poll_interval)
         finally:
             self.state = ProjectionState.STOPPED
 
@@ -135,7 +142,7 @@ class _Worker:
         await self._live(slot)
 
     async def _catch_up(self, slot: str) -> None:
-        projector = Projector(self.projection, self.runner.views, slot)
+        projector = Projector(self.projection, self.runner.views, slot, after=self.checkpoint)
         while True:
             try:
                 self.checkpoint = await catch_up(
@@ -149,11 +156,11 @@ class _Worker:
             except ProjectionError as failure:
                 record = await self._find(failure)
                 await self._stopped(projector, failure, record)
-            except UnknownView as exc:
+            except (UnknownView, ViewConflict) as exc:
                 raise _SlotGone() from exc
 
     async def _live(self, slot: str) -> None:
-        projector = Projector(self.projection, self.runner.views, slot)
+        projector = Projector(self.projection, self.runner.views, slot, after=self.checkpoint)
         options = self.runner.options
         queue: asyncio.Queue[RecordedEvent | BaseException] = asyncio.Queue(maxsize=options.batch_size * 4)
 
@@ -195,7 +202,7 @@ class _Worker:
         while records:
             try:
                 outcome = await projector.apply(records)
-            except UnknownView as exc:
+            except (UnknownView, ViewConflict) as exc:
                 raise _SlotGone() from exc
             if outcome.checkpoint is not None:
                 self.checkpoint = outcome.checkpoint
@@ -229,7 +236,10 @@ class _Worker:
             if stored is None:
                 raise _SlotGone()
             if record.checkpoint in (self.skip_at, stored.skip):
-                self.checkpoint = await projector.skip(record)
+                try:
+                    self.checkpoint = await projector.skip(record)
+                except (UnknownView, ViewConflict) as exc:
+                    raise _SlotGone() from exc
                 break
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
