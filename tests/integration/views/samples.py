@@ -144,7 +144,7 @@ async def backend(
     if kind == "memory":
         store_url, views_url = "memory://", "memory://"
     elif kind == "sqlite":
-        store_url, views_url = "memory://", f"sqlite:///{tmp}/views.db"
+        store_url, views_url = f"sqlite:///{tmp}/events.db", f"sqlite:///{tmp}/views.db"
     else:
         assert pg_url is not None
         store_url, views_url = "memory://", pg_url
