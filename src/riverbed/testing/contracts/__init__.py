@@ -23,10 +23,12 @@ pytest.register_assert_rewrite(
     "riverbed.testing.contracts.event_store_reads",
     "riverbed.testing.contracts.event_store_writes",
     "riverbed.testing.contracts.bus",
+    "riverbed.testing.contracts.view_store",
 )
 
 from riverbed.testing.contracts.bus import BusContract  # noqa: E402
 from riverbed.testing.contracts.event_store import EventStoreContract, make_event  # noqa: E402
 from riverbed.testing.contracts.event_store_model import EventStoreModelMachine  # noqa: E402
+from riverbed.testing.contracts.view_store import ViewStoreContract  # noqa: E402
 
-__all__ = ["BusContract", "EventStoreContract", "EventStoreModelMachine", "make_event"]
+__all__ = ["BusContract", "EventStoreContract", "EventStoreModelMachine", "ViewStoreContract", "make_event"]
