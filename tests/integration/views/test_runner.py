@@ -11,8 +11,9 @@ from riverbed.application.projections import (
     build_view,
 )
 from riverbed.bootstrap import open_store, open_view_store
+from riverbed.errors import StoreFailed
 from riverbed.ports.event_store import EventStore, RecordedEvent
-from riverbed.ports.views import Row, ViewStore
+from riverbed.ports.views import Row, ViewBatch, ViewStore
 from tests.integration.views.samples import (
     Balances,
     Counter,
@@ -208,3 +209,33 @@ async def test_two_runners_writing_one_view_store_by_mistake_still_count_every_e
         await asyncio.sleep(0.1)
     assert await _count(views) == 500
     assert [s.events for s in await views.slots("counter") if s.active] == [500]
+
+
+class _Flaky(CountingViews):
+    """Fails the first ``failures`` commits as a lost connection would."""
+
+    def __init__(self, inner: ViewStore, failures: int) -> None:
+        super().__init__(inner)
+        self.failures = failures
+
+    async def commit(self, slot: str, batch: ViewBatch) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreFailed("the view store lost its connection (injected)")
+        await super().commit(slot, batch)
+
+
+async def test_a_failing_view_store_is_reported_and_retried_from_the_last_commit(stores: Pair) -> None:
+    store, inner = stores
+    await fill(store, accounts=3, events=120)
+    flaky = _Flaky(inner, failures=3)
+    seen: set[str] = set()
+    async with ProjectionRunner(store, flaky.as_store(), [Counter()], options=FAST) as runner:
+        while not runner.ready:
+            status = runner.status("counter")
+            if status.error:
+                seen.add(status.error)
+            await asyncio.sleep(0.001)
+        await runner.wait_until_ready()
+    assert any("lost its connection (injected)" in e and "retrying" in e for e in seen), seen
+    assert await _count(inner) == 120

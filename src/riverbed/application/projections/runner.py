@@ -37,6 +37,7 @@ from riverbed.application.projections.status import ProjectionState, ProjectionS
 from riverbed.errors import (
     DuplicateRegistration,
     ProjectionError,
+    RiverbedError,
     UnknownView,
     ValidationError,
     ViewConflict,
@@ -93,6 +94,7 @@ class _Worker:
         self.retry_now = False
 
     async def run(self) -> None:
+        delay = self.runner.options.poll_interval
         try:
             while True:
                 try:
@@ -101,6 +103,13 @@ class _Worker:
                 except (_SlotGone, UnknownView, ViewConflict):
                     # Another writer rebuilt, cut over or moved our slot: choose the slot again.
                     await asyncio.sleep(self.runner.options.poll_interval)
+                except RiverbedError as exc:
+                    # The event store or the view store failed (a lost connection, a failed write): say so
+                    # in the status and start again from the last commit, backing off up to 30 s.
+                    self.state = ProjectionState.FAILED
+                    self.error = f"{type(exc).__name__}: {exc} (retrying in {delay:g} s)"
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
         finally:
             self.state = ProjectionState.STOPPED
 
