@@ -26,7 +26,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
@@ -146,10 +145,9 @@ def rebuild(
             console = Console(stderr=True)
             with Progress(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:>12} events/s"),
-                TimeElapsedColumn(),
+                TextColumn("{task.fields[rate]} ev/s"),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=console,
@@ -165,7 +163,7 @@ def rebuild(
                 state = await build_view(events, view_store, projection, batch_size=batch, progress=show)
         typer.echo(
             f"rebuilt {name} v{projection.version} into {state.slot}: {state.events:,} events applied, "
-            f"at position {state.checkpoint}; it now serves queries and the old version was dropped"
+            f"at position {state.checkpoint}; it now serves queries and any older slot was dropped"
         )
 
     _run(main)
