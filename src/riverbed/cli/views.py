@@ -13,11 +13,9 @@ Adapters are chosen by :mod:`riverbed.bootstrap`; this module never imports one.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, NoReturn
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,7 +31,8 @@ from rich.table import Table
 from riverbed.application.projections import BuildProgress, Projection, build_view
 from riverbed.application.projections.status import names_event
 from riverbed.bootstrap import open_store, open_view_store
-from riverbed.errors import ConfigurationError, RiverbedError, ValidationError
+from riverbed.cli.running import run
+from riverbed.errors import ConfigurationError, ValidationError
 from riverbed.ports.event_store import Checkpoint
 
 app = typer.Typer(
@@ -58,25 +57,6 @@ ProjectionsRef = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"riverbed: error: {' '.join(str(message).split())}\n")
-    raise typer.Exit(code)
-
-
-def _run(main: Callable[[], Awaitable[None]]) -> None:
-    """Run ``main``; a riverbed error is one line on stderr, exit 2 for bad input, 1 otherwise."""
-    try:
-        asyncio.run(_call(main))
-    except RiverbedError as exc:
-        _fail(str(exc), 2 if isinstance(exc, (ValidationError, ConfigurationError)) else 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-
-
-async def _call(main: Callable[[], Awaitable[None]]) -> None:
-    await main()
 
 
 def load_projections(ref: str) -> list[Projection]:
@@ -125,7 +105,7 @@ def status(store: StoreUrl, views: ViewsUrl) -> None:
                 )
             Console(width=200).print(table)
 
-    _run(main)
+    run(main)
 
 
 @app.command()
@@ -166,7 +146,7 @@ def rebuild(
             f"at position {state.checkpoint}; it now serves queries and any older slot was dropped"
         )
 
-    _run(main)
+    run(main)
 
 
 @app.command()
@@ -190,4 +170,4 @@ def skip(
                 await view_store.request_skip(slot.slot, at=slot.failed_at)
         typer.echo(f"asked {name} to skip the event at {position}; its runner will move on shortly")
 
-    _run(main)
+    run(main)

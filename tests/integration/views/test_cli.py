@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +107,19 @@ def test_skip_unblocks_a_projection_served_by_another_runner(tmp_path: Path) -> 
 
 async def _failed(runner: ProjectionRunner) -> bool:
     return runner.status("strict").failed_at is not None
+
+
+def test_the_riverbed_executable_has_the_views_commands(tmp_path: Path) -> None:
+    riverbed = str(Path(sys.executable).with_name("riverbed"))
+    shown = subprocess.run([riverbed, "views", "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    for command in ("status", "rebuild", "skip"):
+        assert command in shown.stdout
+    refused = subprocess.run(
+        [riverbed, "views", "skip", "balances", "not-a-position", "--views", f"sqlite:///{tmp_path}/v.db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("riverbed: error: 'not-a-position' is not a checkpoint")
