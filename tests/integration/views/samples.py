@@ -147,7 +147,7 @@ async def backend(
         store_url, views_url = f"sqlite:///{tmp}/events.db", f"sqlite:///{tmp}/views.db"
     else:
         assert pg_url is not None
-        store_url, views_url = "memory://", pg_url
+        store_url, views_url = pg_url, pg_url
     async with open_store(store_url) as store, open_view_store(views_url) as views:
         yield store, views
 

@@ -60,7 +60,12 @@ class Projector:
             # A handler may have mutated rows in place before raising: fold the clean prefix again.
             batch, passed, _ = await self._fold(records[:passed])
         if passed:
+            # With ``after`` set, this commit fails with ViewConflict if another writer moved the slot.
             await self._commit(dataclasses.replace(batch, expected=self.after))
+        elif failure is not None and self.after is not None:
+            # A failure read from rows another writer moved past our checkpoint is no failure of ours:
+            # an empty commit expecting our checkpoint raises ViewConflict in that case.
+            await self._commit(ViewBatch(checkpoint=self.after, expected=self.after))
         return BatchOutcome(
             passed=passed,
             applied=batch.events if passed else 0,
