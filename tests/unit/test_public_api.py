@@ -6,7 +6,6 @@ EXPECTED = {
     "Projection",
     "ProjectionRunner",
     "ViewQueries",
-    "handles",
     "open_view_store",
     "AppendResult",
     "Checkpoint",
