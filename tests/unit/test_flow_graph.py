@@ -132,6 +132,8 @@ def test_duplicate_service_names_are_refused() -> None:
     ("kwargs", "message"),
     [
         ({"context": ""}, "bounded context"),
+        ({"context": "x y"}, "bounded context must be letters, digits"),
+        ({"context": "x", "handles": ['Say "hi"']}, "command name must be letters"),
         ({"context": "x", "consumes": ["NotVersioned"]}, "must be lower-case dotted words"),
         ({"context": "x", "produces": [42]}, "neither an event type name nor an Event subclass"),
         ({"context": "x", "sends": [ThingHappened]}, "neither a command name nor a Command subclass"),

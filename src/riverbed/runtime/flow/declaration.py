@@ -13,6 +13,7 @@ describes, and an event class can be passed in place of its name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ EventRef = str | type[Event]
 
 CommandRef = str | type[Command]
 """A command: its name or its class (named by the class name)."""
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+"""Service, context and command names: words joined by ``.``, ``-`` or ``_`` (safe in logs and diagrams)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,8 +103,8 @@ def command_name(ref: CommandRef, *, service: str) -> str:
 
 
 def _check_name(value: object, *, what: str, service: str) -> None:
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
+    if not isinstance(value, str) or not NAME.match(value):
         raise InvalidTopology(
-            f"service {service!r}: the {what} must be a non-empty string without surrounding spaces, "
-            f"got {value!r}"
+            f"service {service!r}: the {what} must be letters, digits, '.', '-' or '_' (starting with a "
+            f"letter or digit), got {value!r}"
         )
