@@ -80,3 +80,11 @@ def test_shipping_an_order_with_nothing_reserved_is_refused() -> None:
 def test_quantities_must_be_positive() -> None:
     with pytest.raises(RuleBroken, match="positive number of units"):
         decide_after([ADDED], ReserveStock(order_id="o1", sku="mug", quantity=0))
+
+
+def test_a_resent_reservation_after_a_failure_reserves_nothing_even_once_stock_arrives() -> None:
+    reserve = ReserveStock(order_id="o2", sku="mug", quantity=9)
+    failed = decide_after([ADDED], reserve)
+    assert failed == [StockReservationFailed(order_id="o2", sku="mug", quantity=9, available=5)]
+    restocked = StockAdded(sku="mug", quantity=10, available=15)
+    assert decide_after([ADDED, *failed, restocked], reserve) == []

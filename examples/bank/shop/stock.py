@@ -1,7 +1,9 @@
 """Stock of one SKU as a functional decider: reservations per order, released or shipped.
 
 Every command the checkout sends is idempotent: reserving, releasing or shipping the same order twice
-decides nothing the second time, so a process manager may resend after a crash.
+decides nothing the second time, so a process manager may resend after a crash. That includes a reservation
+that failed: a resent ReserveStock arriving after more stock came in must not reserve for a checkout that
+already gave up.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Stock:
     reserved: dict[str, int] = field(default_factory=dict)
     shipped: frozenset[str] = frozenset()
     released: frozenset[str] = frozenset()
+    failed: frozenset[str] = frozenset()
+    """Orders whose reservation failed: a resent ReserveStock must not reserve for a checkout that gave up."""
 
 
 def initial_state() -> Stock:
@@ -48,7 +52,7 @@ def decide(state: Stock, command: Command) -> list[Event]:
             return [StockAdded(sku=sku, quantity=quantity, available=state.available + quantity)]
         case ReserveStock(order_id=order_id, sku=sku, quantity=quantity):
             _require_positive(quantity)
-            if order_id in state.reserved or order_id in state.shipped or order_id in state.released:
+            if order_id in state.reserved or order_id in state.shipped | state.released | state.failed:
                 return []
             if quantity > state.available:
                 return [
@@ -79,6 +83,8 @@ def evolve(state: Stock, event: Event) -> Stock:
             return replace(
                 state, available=state.available - quantity, reserved={**state.reserved, order_id: quantity}
             )
+        case StockReservationFailed(order_id=order_id):
+            return replace(state, failed=state.failed | {order_id})
         case StockReleased(order_id=order_id, quantity=quantity):
             return replace(
                 state,
