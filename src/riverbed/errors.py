@@ -9,7 +9,7 @@ The tree::
     RiverbedError
     ├── ConfigurationError            bad settings, bad store URL, missing optional driver
     │   ├── InvalidStoreUrl
-    │   └── InvalidTopology           a service declaration that cannot be wired (names the service)
+    │   └── InvalidFlow               a service declaration that cannot be wired (names the service)
     │       └── TopologyCycle         events would flow in a circle (names the cycle, service or context)
     ├── ValidationError               (also ValueError) bad input that was refused before any effect
     │   ├── InvalidCloudEvent         a CloudEvent attribute breaks a rule of the spec
@@ -63,11 +63,11 @@ class InvalidStoreUrl(ConfigurationError, ValueError):
     """A store URL that riverbed cannot open (unknown scheme, missing path, ...)."""
 
 
-class InvalidTopology(ConfigurationError):
+class InvalidFlow(ConfigurationError):
     """The declared services cannot be wired: a duplicate name, a bad type name, two owners of a command."""
 
 
-class TopologyCycle(InvalidTopology):
+class TopologyCycle(InvalidFlow):
     """Events would flow in a circle between services or between bounded contexts.
 
     ``level`` is ``"service"`` or ``"context"``; ``cycle`` names the nodes in order, the first repeated at

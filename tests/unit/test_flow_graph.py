@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from riverbed.domain import Command, Event, EventTypeRegistry
-from riverbed.errors import ConfigurationError, InvalidTopology, TopologyCycle
+from riverbed.errors import ConfigurationError, InvalidFlow, TopologyCycle
 from riverbed.runtime.flow import build_flow, find_cycle, service, to_mermaid, to_text, topological_order
 
 registry = EventTypeRegistry()
@@ -119,12 +119,12 @@ def test_loose_ends_are_warnings_not_errors() -> None:
 
 
 def test_a_command_with_two_owners_is_refused() -> None:
-    with pytest.raises(InvalidTopology, match="'Go' is handled by both 'a' and 'b'"):
+    with pytest.raises(InvalidFlow, match="'Go' is handled by both 'a' and 'b'"):
         build_flow([service("a", context="x", handles=["Go"]), service("b", context="y", handles=["Go"])])
 
 
 def test_duplicate_service_names_are_refused() -> None:
-    with pytest.raises(InvalidTopology, match="two services are declared as 'a'"):
+    with pytest.raises(InvalidFlow, match="two services are declared as 'a'"):
         build_flow([service("a", context="x"), service("a", context="y")])
 
 
@@ -140,7 +140,7 @@ def test_duplicate_service_names_are_refused() -> None:
     ],
 )
 def test_bad_declarations_are_refused_naming_the_service(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(InvalidTopology, match=message) as caught:
+    with pytest.raises(InvalidFlow, match=message) as caught:
         service("svc", **kwargs)  # type: ignore[arg-type]
     assert "'svc'" in str(caught.value)
 
@@ -150,7 +150,7 @@ def test_an_unregistered_event_class_is_refused() -> None:
     class Unregistered(Event):
         pass
 
-    with pytest.raises(InvalidTopology, match="has no type name"):
+    with pytest.raises(InvalidFlow, match="has no type name"):
         service("svc", context="x", consumes=[Unregistered])
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from riverbed.domain import Command, Event
 from riverbed.domain.registry import check_type_name
-from riverbed.errors import InvalidTopology
+from riverbed.errors import InvalidFlow
 
 EventRef = str | type[Event]
 """An event type: its registered versioned name or its (registered) class."""
@@ -57,7 +57,7 @@ def service(
     sends: Iterable[CommandRef] = (),
     description: str = "",
 ) -> ServiceDeclaration:
-    """Declare a service; raises InvalidTopology naming the service and the bad entry."""
+    """Declare a service; raises InvalidFlow naming the service and the bad entry."""
     _check_name(name, what="service name", service=name or "?")
     _check_name(context, what="bounded context", service=name)
     return ServiceDeclaration(
@@ -78,18 +78,16 @@ def event_name(ref: EventRef, *, service: str) -> str:
     elif isinstance(ref, type) and issubclass(ref, Event):
         name = getattr(ref, "type_name", "")
         if not name:
-            raise InvalidTopology(
+            raise InvalidFlow(
                 f"service {service!r}: event class {ref.__qualname__} has no type name; register it with "
                 "@event_type('context.thing.happened.v1') before declaring the service"
             )
     else:
-        raise InvalidTopology(
-            f"service {service!r}: {ref!r} is neither an event type name nor an Event subclass"
-        )
+        raise InvalidFlow(f"service {service!r}: {ref!r} is neither an event type name nor an Event subclass")
     try:
         return check_type_name(name)
     except ValueError as exc:
-        raise InvalidTopology(f"service {service!r}: {exc}") from None
+        raise InvalidFlow(f"service {service!r}: {exc}") from None
 
 
 def command_name(ref: CommandRef, *, service: str) -> str:
@@ -99,12 +97,12 @@ def command_name(ref: CommandRef, *, service: str) -> str:
         return ref
     if isinstance(ref, type) and issubclass(ref, Command):
         return ref.__name__
-    raise InvalidTopology(f"service {service!r}: {ref!r} is neither a command name nor a Command subclass")
+    raise InvalidFlow(f"service {service!r}: {ref!r} is neither a command name nor a Command subclass")
 
 
 def _check_name(value: object, *, what: str, service: str) -> None:
     if not isinstance(value, str) or not NAME.match(value):
-        raise InvalidTopology(
+        raise InvalidFlow(
             f"service {service!r}: the {what} must be letters, digits, '.', '-' or '_' (starting with a "
             f"letter or digit), got {value!r}"
         )

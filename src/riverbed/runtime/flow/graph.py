@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from riverbed.errors import InvalidTopology, TopologyCycle
+from riverbed.errors import InvalidFlow, TopologyCycle
 from riverbed.runtime.flow.cycles import find_cycle, topological_order
 from riverbed.runtime.flow.declaration import ServiceDeclaration
 
@@ -85,7 +85,7 @@ class FlowGraph:
 def build_flow(services: Iterable[ServiceDeclaration]) -> FlowGraph:
     """Build the flow graph of ``services`` and check it.
 
-    Raises :class:`~riverbed.errors.InvalidTopology` for a duplicate service name or a command with two
+    Raises :class:`~riverbed.errors.InvalidFlow` for a duplicate service name or a command with two
     handlers, and :class:`~riverbed.errors.TopologyCycle` when events would flow in a circle between
     services (checked first) or between bounded contexts.
     """
@@ -110,7 +110,7 @@ def _refuse_duplicates(declared: list[ServiceDeclaration]) -> None:
     seen: dict[str, ServiceDeclaration] = {}
     for declaration in declared:
         if declaration.name in seen:
-            raise InvalidTopology(
+            raise InvalidFlow(
                 f"two services are declared as {declaration.name!r} (contexts "
                 f"{seen[declaration.name].context!r} and {declaration.context!r}); give each a unique name"
             )
@@ -164,7 +164,7 @@ def _command_routes(
     for declaration in declared:
         for command in sorted(declaration.handles):
             if command in handler_of:
-                raise InvalidTopology(
+                raise InvalidFlow(
                     f"command {command!r} is handled by both {handler_of[command]!r} and "
                     f"{declaration.name!r}; a command has exactly one owner"
                 )

@@ -12,16 +12,16 @@ import os
 import sys
 from collections.abc import Iterable
 
-from riverbed.errors import InvalidTopology
+from riverbed.errors import InvalidFlow
 from riverbed.runtime.flow.declaration import ServiceDeclaration
 from riverbed.runtime.flow.graph import FlowGraph
 
 
 def load_services(reference: str) -> list[ServiceDeclaration]:
-    """The service declarations named by ``module:attribute``; raises InvalidTopology saying what is wrong."""
+    """The service declarations named by ``module:attribute``; raises InvalidFlow saying what is wrong."""
     module_name, sep, attribute = reference.partition(":")
     if not sep or not module_name or not attribute:
-        raise InvalidTopology(
+        raise InvalidFlow(
             f"{reference!r} is not a 'module:attribute' reference; "
             "write e.g. 'examples.bank.topology:services'"
         )
@@ -30,13 +30,13 @@ def load_services(reference: str) -> list[ServiceDeclaration]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InvalidTopology(f"cannot import {module_name!r} for {reference!r}: {exc}") from exc
+        raise InvalidFlow(f"cannot import {module_name!r} for {reference!r}: {exc}") from exc
     target: object = module
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise InvalidTopology(f"{module_name!r} has no attribute {attribute!r}") from None
+            raise InvalidFlow(f"{module_name!r} has no attribute {attribute!r}") from None
     return as_services(target, reference=reference)
 
 
@@ -57,8 +57,8 @@ def as_services(target: object, *, reference: str = "the declaration") -> list[S
         wrong = [item for item in items if not isinstance(item, ServiceDeclaration)]
         if not wrong:
             return items
-        raise InvalidTopology(f"{reference} holds {wrong[0]!r}, which is not a service declaration")
-    raise InvalidTopology(
+        raise InvalidFlow(f"{reference} holds {wrong[0]!r}, which is not a service declaration")
+    raise InvalidFlow(
         f"{reference} is a {type(target).__name__}; expected service declarations, an object with a "
         "'services' attribute, or a callable returning them"
     )
