@@ -63,3 +63,15 @@ def test_every_declared_event_type_is_registered_in_the_examples_own_registry() 
     assert declared <= set(registry)
     assert not set(registry) & set(default_registry)
     assert all(name.endswith(".v1") for name in registry)
+
+
+def test_the_runtime_can_route_by_the_graph() -> None:
+    graph = build_flow(topology.services)
+    assert graph.consumers_of("bank.account.opened.v1") == (
+        "balances-leeds",
+        "balances-manchester",
+        "monitoring",
+    )
+    assert graph.consumers_of("shop.stock.added.v1") == ()
+    assert graph.handler_of("TakePayment") == "payments"
+    assert graph.handler_of("Nobody") is None

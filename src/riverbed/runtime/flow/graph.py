@@ -72,6 +72,14 @@ class FlowGraph:
         known = ", ".join(s.name for s in self.services)
         raise KeyError(f"no service called {name!r}; the declared services are: {known}")
 
+    def consumers_of(self, type_name: str) -> tuple[str, ...]:
+        """The services that subscribe to ``type_name``, sorted (what a river for that type feeds)."""
+        return tuple(s.name for s in self.services if type_name in s.consumes)
+
+    def handler_of(self, command: str) -> str | None:
+        """The service whose public command API handles ``command`` (where a sent command is routed)."""
+        return next((s.name for s in self.services if command in s.handles), None)
+
     @property
     def contexts(self) -> tuple[str, ...]:
         """The bounded contexts, sorted."""
