@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from examples.bank.bank import account
 from examples.bank.bank.messages import (
     AccountOpened,
@@ -24,6 +21,9 @@ from examples.bank.bank.messages import (
     WithdrawalRefused,
 )
 from examples.bank.kernel import RuleBroken
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from riverbed.domain import Command, Event
 from riverbed.errors import ValidationError
 

@@ -13,6 +13,7 @@ from examples.bank.bank.messages import (
 from examples.bank.compliance.messages import MonitoringRuleSetUp
 from examples.bank.shop.messages import OrderShipped, StockReleased, StockReservationFailed, StockReserved
 from examples.bank.views.balances import MANCHESTER, fold_balances
+
 from riverbed.domain import Event
 
 OPENED = AccountOpened(account_id="a1", owner="Ada", branch_city=MANCHESTER)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from examples.bank.bank import account
 from examples.bank.bank.messages import (
     AccountOpened,
@@ -18,6 +15,9 @@ from examples.bank.bank.messages import (
     WithdrawalRefused,
 )
 from examples.bank.views.balances import LEEDS, MANCHESTER, balance_changes, city_total, fold_balances
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from riverbed.domain import Command, Event
 
 ADA = AccountOpened(account_id="a1", owner="Ada", branch_city=MANCHESTER)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from examples.bank.topology import services
+
 from riverbed.runtime.flow import build_flow, to_mermaid
 
 DOC = Path(__file__).parents[2] / "docs" / "reference-system.md"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from examples.bank import topology
 from examples.bank.kernel import registry
+
 from riverbed.domain import default_registry
 from riverbed.errors import TopologyCycle
 from riverbed.runtime.flow import build_flow

@@ -11,9 +11,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from examples.bank.audit import audit
 from examples.bank.bank import account
 from examples.bank.bank.messages import AccountOpened, Deposit, OpenAccount, Withdraw, account_stream
@@ -24,6 +21,9 @@ from examples.bank.process import CancelTimer, SetTimer, TimerFired, Transition
 from examples.bank.shop import checkout, stock
 from examples.bank.shop.messages import AddStock, OrderShipped, StartCheckout, StockAdded, stock_stream
 from examples.bank.views.balances import LEEDS, MANCHESTER, Row, balance_changes
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from riverbed.domain import Command, Event
 
 ACCOUNTS = ["a", "b", "c"]

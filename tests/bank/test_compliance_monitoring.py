@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from examples.bank.bank.messages import AccountOpened
 from examples.bank.compliance import monitoring
 from examples.bank.compliance.messages import MonitoringRuleSetUp, SetUpMonitoringRule

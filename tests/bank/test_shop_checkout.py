@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from examples.bank.bank.messages import PaymentDeclined, PaymentTaken, RefundPayment, TakePayment
 from examples.bank.process import CancelTimer, SetTimer, TimerFired, Transition
 from examples.bank.shop import checkout
@@ -23,6 +20,9 @@ from examples.bank.shop.messages import (
     StockReservationFailed,
     StockReserved,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from riverbed.domain import Event
 
 START = StartCheckout(order_id="o1", account_id="a1", sku="mug", quantity=2, amount=1500)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-
 from examples.bank.kernel import RuleBroken
 from examples.bank.shop import stock
 from examples.bank.shop.messages import (
@@ -19,6 +18,7 @@ from examples.bank.shop.messages import (
     StockReservationFailed,
     StockReserved,
 )
+
 from riverbed.domain import Command, Event
 
 ADDED = StockAdded(sku="mug", quantity=5, available=5)

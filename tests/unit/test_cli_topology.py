@@ -63,3 +63,11 @@ def test_show_refuses_a_cycle_too() -> None:
     )
     assert result.exit_code == 2
     assert "cycle" in result.stderr
+
+
+def test_the_riverbed_command_has_the_topology_group() -> None:
+    from riverbed.cli.main import app as riverbed
+
+    result = runner.invoke(riverbed, ["topology", "check", "--app", "examples.bank.topology:cyclic_variant"])
+    assert result.exit_code == 2
+    assert "riverbed: error: events flow in a cycle between bounded contexts" in result.stderr

@@ -1,4 +1,4 @@
-"""The ``riverbed`` command: ``riverbed store ...`` and ``riverbed demo``.
+"""The ``riverbed`` command: ``riverbed store ...``, ``riverbed topology ...`` and ``riverbed demo``.
 
 Thin: every command parses its options, then calls :mod:`riverbed.bootstrap` (which picks the adapters)
 and the ports. Errors are one line on stderr with a meaningful exit code (see :mod:`riverbed.cli.running`).
@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from riverbed.cli import parked, store
+from riverbed.cli import store, topology
 from riverbed.cli.demo import demo
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ def riverbed(
 
 app.add_typer(store.app, name="store")
 app.add_typer(parked.app, name="parked")
+app.add_typer(topology.app, name="topology")
 app.command(name="demo")(demo)
 
 

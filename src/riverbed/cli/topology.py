@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import enum
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from riverbed.cli.running import EXIT_BAD_INPUT, fail
 from riverbed.errors import ConfigurationError
 from riverbed.runtime.flow import FlowGraph, build_flow, load_services, to_mermaid, to_text
 
 DEFAULT_APP = "examples.bank.topology:services"
 EXIT_WARNINGS = 1
-EXIT_REFUSED = 2
 
 app = typer.Typer(
     name="topology",
@@ -83,9 +83,4 @@ def _load(reference: str) -> FlowGraph:
         hint = ""
         if reference == DEFAULT_APP and "cannot import" in str(exc):
             hint = " (the default is the bank example: run from a riverbed clone's root, or pass --app)"
-        _fail(f"{exc}{hint}")
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"riverbed: error: {' '.join(message.split())}\n")
-    raise typer.Exit(EXIT_REFUSED)
+        fail(f"{exc}{hint}", EXIT_BAD_INPUT)
