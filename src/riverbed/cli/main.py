@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from riverbed.cli import parked, store
-from riverbed.cli import store, topology
+from riverbed.cli import parked, store, topology
 from riverbed.cli.demo import demo
 
 app = typer.Typer(
