@@ -28,7 +28,7 @@ from examples.bank.bank.messages import (
     WithdrawalRefused,
 )
 from examples.bank.kernel import RuleBroken
-from riverbed.domain import Command, Event
+from riverbed.domain import Command, Decider, Event
 
 INSUFFICIENT_FUNDS = "insufficient funds"
 NO_SUCH_ACCOUNT = "no such account"
@@ -100,6 +100,17 @@ def evolve(state: Account, event: Event) -> Account:
             return replace(state, balance=balance, refunded=state.refunded | {order_id})
     # WithdrawalRefused and PaymentDeclined change nothing that deciding needs.
     return state
+
+
+decider: Decider[Account] = Decider(
+    name="bank.account",
+    initial_state=initial_state,
+    decide=decide,
+    evolve=evolve,
+    commands=COMMANDS,
+    state_type=Account,
+)
+"""The aggregate as riverbed's :class:`~riverbed.domain.Decider`, for services and given/when/then tests."""
 
 
 def _open(state: Account, command: OpenAccount) -> list[Event]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from examples.bank.bank.messages import AccountOpened
 from examples.bank.compliance.messages import MonitoringRuleSetUp, SetUpMonitoringRule
 from examples.bank.kernel import RuleBroken
-from riverbed.domain import Command, Event
+from riverbed.domain import Command, Decider, Event
 
 LARGE_MOVEMENTS = "large-movements"
 DEFAULT_THRESHOLD = 1_000_000
@@ -58,6 +58,17 @@ def evolve(state: Monitoring, event: Event) -> Monitoring:
     if isinstance(event, MonitoringRuleSetUp):
         return replace(state, rules={**state.rules, event.rule: event.threshold})
     return state
+
+
+decider: Decider[Monitoring] = Decider(
+    name="compliance.monitoring",
+    initial_state=initial_state,
+    decide=decide,
+    evolve=evolve,
+    commands=COMMANDS,
+    state_type=Monitoring,
+)
+"""The aggregate as riverbed's :class:`~riverbed.domain.Decider`, for services and given/when/then tests."""
 
 
 def on_account_opened(event: AccountOpened) -> SetUpMonitoringRule:

@@ -22,7 +22,7 @@ from examples.bank.shop.messages import (
     StockReservationFailed,
     StockReserved,
 )
-from riverbed.domain import Command, Event
+from riverbed.domain import Command, Decider, Event
 
 COMMANDS = (AddStock, ReserveStock, ReleaseStock, Ship)
 
@@ -97,6 +97,17 @@ def evolve(state: Stock, event: Event) -> Stock:
                 state, reserved=_without(state.reserved, order_id), shipped=state.shipped | {order_id}
             )
     return state
+
+
+decider: Decider[Stock] = Decider(
+    name="shop.stock",
+    initial_state=initial_state,
+    decide=decide,
+    evolve=evolve,
+    commands=COMMANDS,
+    state_type=Stock,
+)
+"""The aggregate as riverbed's :class:`~riverbed.domain.Decider`, for services and given/when/then tests."""
 
 
 def _without(reserved: dict[str, int], order_id: str) -> dict[str, int]:
