@@ -8,7 +8,9 @@ The tree::
 
     RiverbedError
     ├── ConfigurationError            bad settings, bad store URL, missing optional driver
-    │   └── InvalidStoreUrl
+    │   ├── InvalidStoreUrl
+    │   └── InvalidFlow               a service declaration that cannot be wired (names the service)
+    │       └── TopologyCycle         events would flow in a circle (names the cycle, service or context)
     ├── ValidationError               (also ValueError) bad input that was refused before any effect
     │   ├── InvalidCloudEvent         a CloudEvent attribute breaks a rule of the spec
     │   ├── InvalidMessage            a command or event that does not fit its model
@@ -66,6 +68,29 @@ class ConfigurationError(RiverbedError):
 
 class InvalidStoreUrl(ConfigurationError, ValueError):
     """A store URL that riverbed cannot open (unknown scheme, missing path, ...)."""
+
+
+class InvalidFlow(ConfigurationError):
+    """The declared services cannot be wired: a duplicate name, a bad type name, two owners of a command."""
+
+
+class TopologyCycle(InvalidFlow):
+    """Events would flow in a circle between services or between bounded contexts.
+
+    ``level`` is ``"service"`` or ``"context"``; ``cycle`` names the nodes in order, the first repeated at
+    the end (``("a", "b", "a")``); ``via`` gives, for each hop, the event type names that carry it.
+    """
+
+    def __init__(self, *, level: str, cycle: tuple[str, ...], via: tuple[tuple[str, ...], ...]) -> None:
+        hops = " ".join(f"{node} -[{', '.join(types)}]->" for node, types in zip(cycle, via, strict=False))
+        plural = "services" if level == "service" else "bounded contexts"
+        super().__init__(
+            f"events flow in a cycle between {plural}: {hops} {cycle[-1]}; events must flow one way: "
+            "drop one of these subscriptions, or send a command to the owner's public command API instead"
+        )
+        self.level = level
+        self.cycle = cycle
+        self.via = via
 
 
 class ValidationError(RiverbedError, ValueError):

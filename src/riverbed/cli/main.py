@@ -1,4 +1,4 @@
-"""The ``riverbed`` command: ``riverbed store ...``, ``riverbed views ...`` and ``riverbed demo``.
+"""The ``riverbed`` command: ``riverbed store|views|parked|topology ...`` and ``riverbed demo``.
 
 Thin: every command parses its options, then calls :mod:`riverbed.bootstrap` (which picks the adapters)
 and the ports. Errors are one line on stderr with a meaningful exit code (see :mod:`riverbed.cli.running`).
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from riverbed.cli import parked, store, views
+from riverbed.cli import parked, store, topology, views
 from riverbed.cli.demo import demo
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def riverbed(
 app.add_typer(store.app, name="store")
 app.add_typer(parked.app, name="parked")
 app.add_typer(views.app, name="views")
+app.add_typer(topology.app, name="topology")
 app.command(name="demo")(demo)
 
 

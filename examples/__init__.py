@@ -1,0 +1,1 @@
+"""Examples built with riverbed; ``examples.bank`` is the reference system."""

@@ -1,0 +1,1 @@
+"""The compliance context: every opened account gets a monitoring rule."""

@@ -1,0 +1,1 @@
+"""The shop context: stock per SKU and the checkout process manager."""

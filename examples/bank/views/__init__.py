@@ -1,0 +1,1 @@
+"""The bank's views (read models), as pure folds."""
