@@ -113,20 +113,37 @@ async def test_queries_endpoint_scopes_keys_and_passes_min_position() -> None:
         position: str | None
 
     class Queries:
+        scoped_views = {"balances"}
+        built: str | None = None
+
         async def lookup(
             self, view: str, key: str, *, tenant: str | None = None, min_position: Any = None
         ) -> Any:
             asked.append((view, key, tenant, min_position))
-            if key == "missing":
+            if key.endswith("missing"):
                 raise NotFound("no row")
             return Answer(key, {"balance": 5}, "12")
 
-    endpoint = QueriesEndpoint(Queries(), "balances")
+        def tenant_scoped(self, view: str) -> bool:
+            return view in self.scoped_views
+
+        async def position(self, view: str) -> str | None:
+            return self.built
+
+    queries = Queries()
+    endpoint = QueriesEndpoint(queries, "balances")
     row = await endpoint.get(ViewRequest(view="balances", key="acme:a-1", tenant="acme", min_position="10"))
     assert (row.key, dict(row.data), row.position) == ("acme:a-1", {"balance": 5}, "12")
     assert asked == [("balances", "a-1", "acme", "10")]
     with pytest.raises(NotFound):
         await endpoint.get(ViewRequest(view="balances", key="acme:missing", tenant="acme"))
+    asked.clear()
+    unscoped_view = QueriesEndpoint(queries, "totals")  # not tenant-scoped: read the tenant's own key as is
+    row = await unscoped_view.get(ViewRequest(view="totals", key="acme:a-1", tenant="acme"))
+    assert (row.key, asked) == ("acme:a-1", [("totals", "acme:a-1", None, None)])
+    assert (await endpoint.status()).state == "replaying"
+    queries.built = "12"
+    assert (await endpoint.status()).state == "ready"
 
 
 def test_refusals_name_their_state_and_progress() -> None:

@@ -106,7 +106,7 @@ class RunnerEndpoint:
 
 
 class Queries(Protocol):
-    """What the view endpoint needs of the query side."""
+    """What the view endpoint needs of the query side (``ViewQueries`` has this shape)."""
 
     async def lookup(
         self, view: str, key: str, *, tenant: str | None = None, min_position: Any = None
@@ -114,13 +114,22 @@ class Queries(Protocol):
         """The row (``.key``, ``.row``, ``.position``); raises NotFound, or a retryable refusal."""
         ...
 
+    def tenant_scoped(self, view: str) -> bool:
+        """Whether the view scopes keys to the asking tenant itself."""
+        ...
+
+    async def position(self, view: str) -> Any:
+        """The checkpoint the view's active slot has reached; None while it has no built version yet."""
+        ...
+
 
 class QueriesEndpoint:
     """One view of a :class:`Queries` as a :class:`~riverbed.application.endpoints.ViewEndpoint`.
 
-    The gateway sends tenant-scoped keys (``tenant:key``); the query side scopes tenant views itself, so
-    the endpoint hands it the caller's key and tenant and scopes the answer's key again for the gateway
-    to check.
+    The gateway sends tenant-scoped keys (``tenant:key``) and the endpoint reads exactly that stored key,
+    whatever the view: a tenant-scoped view is handed the caller's key and tenant (it adds the same
+    ``tenant:`` prefix itself), any other view is handed the scoped key as is. So a view whose projection
+    keys rows without a tenant answers 404 through the gateway rather than one tenant another's row.
     """
 
     def __init__(self, queries: Queries, view: str) -> None:
@@ -129,14 +138,19 @@ class QueriesEndpoint:
 
     async def get(self, request: ViewRequest) -> ViewRow:
         """Look the row up, at least at ``request.min_position``."""
-        key = unscoped(request.tenant, request.key)
-        answer = await self.queries.lookup(
-            self.name, key, tenant=request.tenant, min_position=request.min_position
-        )
-        return ViewRow(
-            key=scoped(request.tenant, answer.key), data=dict(answer.row), position=answer.position
-        )
+        if self.queries.tenant_scoped(self.name):
+            key, tenant = unscoped(request.tenant, request.key), request.tenant
+        else:
+            key, tenant = request.key, None
+        answer = await self.queries.lookup(self.name, key, tenant=tenant, min_position=request.min_position)
+        stored = scoped(request.tenant, answer.key) if tenant is not None else answer.key
+        return ViewRow(key=stored, data=dict(answer.row), position=answer.position)
 
     async def status(self) -> EndpointStatus:
-        """Ready: a view that is still replaying refuses reads itself (a retryable ViewReplaying)."""
-        return EndpointStatus(state="ready")
+        """Replaying until the view's first build is done (reads would be refused), then ready."""
+        position = await self.queries.position(self.name)
+        if position is None:
+            return EndpointStatus(
+                state="replaying", detail=f"view {self.name!r} is building its first version"
+            )
+        return EndpointStatus(state="ready", detail=f"at position {position}")

@@ -168,6 +168,10 @@ class ViewQueries:
             if key.startswith(prefix)
         ]
 
+    def tenant_scoped(self, view: str) -> bool:
+        """Whether ``view`` was registered tenant-scoped (it scopes keys to the asking tenant itself)."""
+        return self._registered(view).tenant_scoped
+
     async def position(self, view: str) -> Checkpoint | None:
         """The checkpoint the view's active slot has reached (None while it has no active slot)."""
         state = await self._active(self._registered(view).name)
