@@ -113,7 +113,7 @@ async def test_queries_endpoint_scopes_keys_and_passes_min_position() -> None:
         position: str | None
 
     class Queries:
-        scoped_views = {"balances"}
+        scoped_views = frozenset({"balances"})
         built: str | None = None
 
         async def lookup(
