@@ -8,12 +8,12 @@ space, ``"`` and ``%``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Literal
 from urllib.parse import quote, unquote
 
-from riverbed.cloudevents.codec import b64encode, decode_body, encode_body, format_time, parse_time
-from riverbed.cloudevents.event import CloudEvent, ExtensionValue
+from riverbed.cloudevents.binary_mode import attribute_text, event_from_attributes
+from riverbed.cloudevents.codec import encode_body, format_time
+from riverbed.cloudevents.event import CloudEvent
 from riverbed.cloudevents.json_format import (
     BATCH_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -48,7 +48,7 @@ def to_http(event: CloudEvent, mode: Mode = "binary") -> tuple[dict[str, str], b
     if event.dataschema is not None:
         headers["ce-dataschema"] = _encode(event.dataschema)
     for name, value in event.extensions.items():
-        headers[f"ce-{name}"] = _encode(_extension_text(value))
+        headers[f"ce-{name}"] = _encode(attribute_text(value))
     content_type = event.datacontenttype
     if content_type is None and event.data is not None:
         # Without a Content-Type a receiver cannot tell JSON from bytes; say what the body is.
@@ -94,38 +94,10 @@ def _from_binary(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     attributes: dict[str, str] = {
         name[3:]: unquote(value) for name, value in headers.items() if name.startswith("ce-")
     }
-    content_type = headers.get("content-type")
-    for name in ("id", "source", "type"):
-        if name not in attributes:
-            raise InvalidCloudEvent(f"ce-{name} header is required", attribute=name)
-    known = {"specversion", "id", "source", "type", "subject", "time", "dataschema"}
-    extensions: dict[str, ExtensionValue] = {
-        name: value for name, value in attributes.items() if name not in known
-    }
-    time_text = attributes.get("time")
-    return CloudEvent(
-        specversion=attributes["specversion"],
-        id=attributes["id"],
-        source=attributes["source"],
-        type=attributes["type"],
-        subject=attributes.get("subject"),
-        time=parse_time(time_text) if time_text is not None else None,
-        datacontenttype=content_type,
-        dataschema=attributes.get("dataschema"),
-        data=decode_body(body, content_type),
-        extensions=extensions,
+    return event_from_attributes(
+        attributes, content_type=headers.get("content-type"), body=body, header_prefix="ce-"
     )
 
 
 def _encode(value: str) -> str:
     return quote(value, safe=_SAFE)
-
-
-def _extension_text(value: ExtensionValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return b64encode(value)
-    if isinstance(value, datetime):
-        return format_time(value)
-    return str(value)

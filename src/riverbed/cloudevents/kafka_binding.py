@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
-from riverbed.cloudevents.codec import b64encode, decode_body, encode_body, format_time, parse_time
-from riverbed.cloudevents.event import CloudEvent, ExtensionValue
+from riverbed.cloudevents.binary_mode import attribute_text, event_from_attributes
+from riverbed.cloudevents.codec import encode_body, format_time
+from riverbed.cloudevents.event import CloudEvent
 from riverbed.cloudevents.json_format import JSON_CONTENT_TYPE, from_json, to_json
 from riverbed.errors import InvalidCloudEvent
 
 KafkaMode = Literal["binary", "structured"]
-_KNOWN = ("specversion", "id", "source", "type", "subject", "time", "dataschema")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +34,7 @@ class KafkaRecord:
 def to_kafka(event: CloudEvent, mode: KafkaMode = "binary") -> KafkaRecord:
     """Encode ``event`` as a Kafka record."""
     partition_key = event.extensions.get("partitionkey")
-    key = None if partition_key is None else _text(partition_key).encode()
+    key = None if partition_key is None else attribute_text(partition_key).encode()
     if mode == "structured":
         return KafkaRecord(
             key, (("content-type", f"{JSON_CONTENT_TYPE}; charset=utf-8".encode()),), to_json(event).encode()
@@ -55,7 +54,7 @@ def to_kafka(event: CloudEvent, mode: KafkaMode = "binary") -> KafkaRecord:
     if event.dataschema is not None:
         headers.append(("ce_dataschema", event.dataschema.encode()))
     for name, value in event.extensions.items():
-        headers.append((f"ce_{name}", _text(value).encode()))
+        headers.append((f"ce_{name}", attribute_text(value).encode()))
     content_type = event.datacontenttype
     if content_type is None and event.data is not None and not isinstance(event.data, bytes):
         content_type = "application/json"
@@ -83,33 +82,6 @@ def from_kafka(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> Clo
             attribute="specversion",
         )
     attributes = {name[3:]: text for name, text in lowered.items() if name.startswith("ce_")}
-    for name in ("id", "source", "type"):
-        if name not in attributes:
-            raise InvalidCloudEvent(f"ce_{name} header is required", attribute=name)
-    extensions: dict[str, ExtensionValue] = {
-        name: text for name, text in attributes.items() if name not in _KNOWN
-    }
-    content_type = lowered.get("content-type")
-    time_text = attributes.get("time")
-    return CloudEvent(
-        specversion=attributes["specversion"],
-        id=attributes["id"],
-        source=attributes["source"],
-        type=attributes["type"],
-        subject=attributes.get("subject"),
-        time=parse_time(time_text) if time_text is not None else None,
-        datacontenttype=content_type,
-        dataschema=attributes.get("dataschema"),
-        data=decode_body(body, content_type),
-        extensions=extensions,
+    return event_from_attributes(
+        attributes, content_type=lowered.get("content-type"), body=body, header_prefix="ce_"
     )
-
-
-def _text(value: ExtensionValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return b64encode(value)
-    if isinstance(value, datetime):
-        return format_time(value)
-    return str(value)
