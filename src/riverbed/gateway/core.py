@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from riverbed.application.endpoints import (
     CommandEndpoint,
@@ -31,6 +32,8 @@ from riverbed.gateway.health import DOWN, HealthTable
 from riverbed.gateway.idempotency import IdempotencyCache
 from riverbed.gateway.models import CommandModel
 from riverbed.runtime.gateway_settings import GatewaySettings
+
+T = TypeVar("T")
 
 
 class CommandIds:
@@ -79,15 +82,29 @@ class Gateway:
 
         The outcome's stream is still tenant-scoped (checked to be the caller's tenant's).
         """
-        deadline = self.deadline(service)
+        outcome = await self._guarded(service, breaker, lambda: self.services[service].send(request))
+        if outcome.stream is not None and tenant_of(outcome.stream) != request.tenant:
+            raise RuntimeError(
+                f"service {service!r} answered tenant {request.tenant!r} with another tenant's stream "
+                f"{outcome.stream!r}"
+            )
+        return outcome
+
+    async def _guarded(self, name: str, breaker: CircuitBreaker, call: Callable[[], Awaitable[T]]) -> T:
+        """Await an upstream call within its deadline, feeding its circuit breaker and the health table.
+
+        A timeout or an unexpected exception counts as a failure; a riverbed error (a refusal the
+        upstream chose to give) counts as a success, except a down upstream (see ``_unavailable``).
+        """
+        deadline = self.deadline(name)
         try:
             async with self.deadlines.within(deadline):
-                outcome = await self.services[service].send(request)
+                result = await call()
         except TimeoutError:
             breaker.record_failure()
-            raise UpstreamTimeout(service, deadline) from None
+            raise UpstreamTimeout(name, deadline) from None
         except ServiceUnavailable as exc:
-            raise self._unavailable(service, breaker, exc) from exc
+            raise self._unavailable(name, breaker, exc) from exc
         except RiverbedError:
             breaker.record_success()
             raise
@@ -95,12 +112,7 @@ class Gateway:
             breaker.record_failure()
             raise
         breaker.record_success()
-        if outcome.stream is not None and tenant_of(outcome.stream) != request.tenant:
-            raise RuntimeError(
-                f"service {service!r} answered tenant {request.tenant!r} with another tenant's stream "
-                f"{outcome.stream!r}"
-            )
-        return outcome
+        return result
 
     def _unavailable(
         self, name: str, breaker: CircuitBreaker, exc: ServiceUnavailable
@@ -115,22 +127,7 @@ class Gateway:
 
     async def read(self, view: str, breaker: CircuitBreaker, request: ViewRequest) -> ViewRow:
         """Read a view row with a deadline; the row must belong to the request's tenant."""
-        deadline = self.deadline(view)
-        try:
-            async with self.deadlines.within(deadline):
-                row = await self.views[view].get(request)
-        except TimeoutError:
-            breaker.record_failure()
-            raise UpstreamTimeout(view, deadline) from None
-        except ServiceUnavailable as exc:
-            raise self._unavailable(view, breaker, exc) from exc
-        except RiverbedError:
-            breaker.record_success()
-            raise
-        except Exception:
-            breaker.record_failure()
-            raise
-        breaker.record_success()
+        row = await self._guarded(view, breaker, lambda: self.views[view].get(request))
         try:
             key = unscoped(request.tenant, row.key)
         except ValidationError:
