@@ -128,6 +128,13 @@ def check_from_version(from_version: object) -> None:
         raise ValidationError(f"from_version must be None or a version ≥ 0, got {from_version!r}")
 
 
+def check_read(stream: str, from_version: int | None, limit: int | None) -> None:
+    """The arguments of a stream read: a valid stream name, ``from_version`` and ``limit``."""
+    check_stream_name(stream)
+    check_from_version(from_version)
+    check_limit(limit)
+
+
 def with_subject(event: CloudEvent, stream: str) -> CloudEvent:
     """A copy of a valid event with its subject set to a checked stream name, without validating again."""
     return CloudEvent.trusted(

@@ -26,8 +26,8 @@ from riverbed.ports.event_store_rules import (
     as_checkpoint,
     check_expected_argument,
     check_expected_version,
-    check_from_version,
     check_limit,
+    check_read,
     check_stream_name,
     decode_data,
     encode_data,
@@ -130,9 +130,7 @@ class MemoryEventStore:
     ) -> AsyncIterator[RecordedEvent]:
         """Read one stream forwards or backwards."""
         self._check_open()
-        check_stream_name(stream)
-        check_from_version(from_version)
-        check_limit(limit)
+        check_read(stream, from_version, limit)
         records = self._streams.get(stream, [])
         if backwards:
             start = len(records) - 1 if from_version is None else min(from_version, len(records) - 1)

@@ -62,8 +62,8 @@ from riverbed.ports.event_store_rules import (
     StoredPlace,
     as_checkpoint,
     check_expected_argument,
-    check_from_version,
     check_limit,
+    check_read,
     check_stream_name,
     prepare_events,
     replayed_append,
@@ -291,9 +291,7 @@ class PostgresEventStore:
     ) -> AsyncIterator[RecordedEvent]:
         """Read one stream from ``from_version`` (inclusive), forwards or backwards, in pages."""
         self._check_open()
-        check_stream_name(stream)
-        check_limit(limit)
-        check_from_version(from_version)
+        check_read(stream, from_version, limit)
         query = self._sql["read_back" if backwards else "read"]
         cursor = (MAX_VERSION if backwards else 0) if from_version is None else from_version
         remaining = limit

@@ -33,8 +33,8 @@ from riverbed.ports.event_store import (
 from riverbed.ports.event_store_rules import (
     as_checkpoint,
     check_expected_argument,
-    check_from_version,
     check_limit,
+    check_read,
     check_stream_name,
     prepare_events,
 )
@@ -186,9 +186,7 @@ class SQLiteEventStore:
     ) -> AsyncIterator[RecordedEvent]:
         """Read one stream forwards or backwards, a page at a time."""
         self._open_readers()
-        check_stream_name(stream)
-        check_from_version(from_version)
-        check_limit(limit)
+        check_read(stream, from_version, limit)
         if backwards:
             sql, first = _READ_BACKWARDS, (1 << 62) if from_version is None else from_version
         else:
