@@ -44,6 +44,26 @@ class SlotState:
     active: bool = False
 
 
+SLOT_COLUMNS = "s.slot, s.name, s.version, s.checkpoint, s.events, s.failed_at, s.error, s.skip, a.slot"
+"""The SQL columns SQL view stores select for :func:`slot_from_row` (slots ``s`` joined to active ``a``)."""
+
+
+def slot_from_row(row: tuple[Any, ...]) -> SlotState:
+    """The :class:`SlotState` of a row selected as :data:`SLOT_COLUMNS` (checkpoints stored as ``str()``)."""
+    slot, name, version, checkpoint, events, failed_at, error, skip, active = row
+    return SlotState(
+        slot=slot,
+        name=name,
+        version=version,
+        checkpoint=Checkpoint.parse(checkpoint),
+        events=events,
+        failed_at=Checkpoint.parse(failed_at) if failed_at is not None else None,
+        error=error,
+        skip=Checkpoint.parse(skip) if skip is not None else None,
+        active=active is not None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ViewBatch:
     """Everything one commit writes: rows to upsert and delete, stream versions, the new checkpoint."""

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverbed.errors import StoreClosed, StoreFailed, UnknownView, ViewConflict
 from riverbed.ports.event_store import Checkpoint
-from riverbed.ports.views import Row, SlotState, ViewBatch
+from riverbed.ports.views import SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
 
 _PAGE = 1000
 _SCHEMA = """
@@ -42,11 +42,6 @@ CREATE TABLE IF NOT EXISTS rb_view_streams (
     slot text NOT NULL, stream text NOT NULL, version bigint NOT NULL, PRIMARY KEY (slot, stream)
 );
 """
-_SLOT_COLUMNS = "s.slot, s.name, s.version, s.checkpoint, s.events, s.failed_at, s.error, s.skip, a.slot"
-
-
-def _ckpt(text: str | None) -> Checkpoint | None:
-    return Checkpoint.parse(text) if text is not None else None
 
 
 class PostgresViewStore:
@@ -179,27 +174,12 @@ class PostgresViewStore:
 
     async def slots(self, name: str | None = None) -> list[SlotState]:
         """Every slot (of ``name``), oldest first."""
-        sql = f"SELECT {_SLOT_COLUMNS} FROM rb_view_slots s LEFT JOIN rb_view_active a ON a.slot = s.slot"
+        sql = f"SELECT {SLOT_COLUMNS} FROM rb_view_slots s LEFT JOIN rb_view_active a ON a.slot = s.slot"
         args: tuple[Any, ...] = ()
         if name is not None:
             sql += " WHERE s.name = %s"
             args = (name,)
-        return [
-            SlotState(
-                slot=slot,
-                name=vname,
-                version=version,
-                checkpoint=Checkpoint.parse(ckpt),
-                events=events,
-                failed_at=_ckpt(failed_at),
-                error=error,
-                skip=_ckpt(skip),
-                active=active is not None,
-            )
-            for slot, vname, version, ckpt, events, failed_at, error, skip, active in await self._fetch(
-                sql + " ORDER BY s.created", args
-            )
-        ]
+        return [slot_from_row(tuple(row)) for row in await self._fetch(sql + " ORDER BY s.created", args)]
 
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
         """Create an empty slot (an existing one is returned unchanged)."""

@@ -31,7 +31,7 @@ from riverbed.errors import (
     ViewConflict,
 )
 from riverbed.ports.event_store import Checkpoint
-from riverbed.ports.views import Row, SlotState, ViewBatch
+from riverbed.ports.views import SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -56,7 +56,6 @@ CREATE TABLE IF NOT EXISTS rb_view_streams (
     slot TEXT NOT NULL, stream TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (slot, stream)
 ) WITHOUT ROWID;
 """
-_SLOT_COLUMNS = "s.slot, s.name, s.version, s.checkpoint, s.events, s.failed_at, s.error, s.skip, a.slot"
 _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -74,10 +73,6 @@ def sqlite_path(url: str) -> str:
 
 def _dumps(row: Row) -> str:
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
-
-
-def _ckpt(text: str | None) -> Checkpoint | None:
-    return Checkpoint.parse(text) if text is not None else None
 
 
 class SQLiteViewStore:
@@ -256,27 +251,12 @@ class SQLiteViewStore:
         return await self._run(self._slots, name)
 
     def _slots(self, name: str | None) -> list[SlotState]:
-        sql = f"SELECT {_SLOT_COLUMNS} FROM rb_view_slots s LEFT JOIN rb_view_active a ON a.slot = s.slot"
+        sql = f"SELECT {SLOT_COLUMNS} FROM rb_view_slots s LEFT JOIN rb_view_active a ON a.slot = s.slot"
         args: tuple[str, ...] = ()
         if name is not None:
             sql += " WHERE s.name = ?"
             args = (name,)
-        return [
-            SlotState(
-                slot=slot,
-                name=vname,
-                version=version,
-                checkpoint=Checkpoint.parse(ckpt),
-                events=events,
-                failed_at=_ckpt(failed_at),
-                error=error,
-                skip=_ckpt(skip),
-                active=active is not None,
-            )
-            for slot, vname, version, ckpt, events, failed_at, error, skip, active in self._c().execute(
-                sql + " ORDER BY s.created", args
-            )
-        ]
+        return [slot_from_row(tuple(row)) for row in self._c().execute(sql + " ORDER BY s.created", args)]
 
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
         """Create an empty slot (an existing one is returned unchanged)."""
