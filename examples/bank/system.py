@@ -39,6 +39,7 @@ from examples.bank.shop.messages import StartCheckout, checkout_stream, stock_st
 from examples.bank.views.balances import HANDLES, LEEDS, MANCHESTER, Row, balance_changes
 from riverbed.application.projections.projection import Projection, handles
 from riverbed.cloudevents.mapping import from_cloudevent
+from riverbed.domain import TimerFired
 from riverbed.ports.event_store import RecordedEvent
 from riverbed.runtime.system import ProcessSpec, ServiceSpec, SystemSpec, ViewSpec
 
@@ -98,7 +99,7 @@ def leeds_streams(key: str) -> list[str]:
 
 def _order_key(message: Any) -> str | None:
     order_id = getattr(message, "order_id", None)
-    if isinstance(message, checkout.TimerFired):
+    if isinstance(message, TimerFired):
         return message.key
     return order_id if isinstance(order_id, str) else None
 

@@ -155,7 +155,7 @@ class DistributedResources(_Opened):
         return await self._checkpoints(context)
 
     async def _checkpoints(self, context: str) -> RelayCheckpoints:
-        from riverbed.adapters.postgres.inbox import PostgresRelayCheckpoints
+        from riverbed.adapters.postgres.checkpoints import PostgresRelayCheckpoints
 
         schema = self.context_schema(context)
         await self._ensure_schema(schema)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from riverbed.application.endpoints import CommandEndpoint, CommandSpec, ViewEndpoint
 from riverbed.bootstrap.system import DistributedResources, EmbeddedResources, system_rapids
@@ -44,6 +45,10 @@ from riverbed.runtime.system import (
     plan_roles,
     run_process,
 )
+
+
+DEMO_SUBJECT = "demo"
+"""The principal of the system's demo keys (only those are printed in the banner)."""
 
 
 class HttpRemote:
@@ -117,7 +122,8 @@ def _gateway_settings(gateway: GatewaySettings, spec: SystemSpec) -> GatewaySett
     if gateway.api_keys or gateway.jwt.hs256_secret is not None or gateway.jwt.rs256_public_key is not None:
         return gateway
     keys = [
-        ApiKeySettings(key=key, tenant=tenant, subject="demo") for tenant, key in spec.demo_api_keys.items()
+        ApiKeySettings(key=SecretStr(key), tenant=tenant, subject=DEMO_SUBJECT)
+        for tenant, key in spec.demo_api_keys.items()
     ]
     return gateway.model_copy(update={"api_keys": keys})
 
@@ -176,7 +182,10 @@ async def _run_role(
         assembly = Assembly(spec, plan, [role], resources, remote=remote, host=host)
 
         def served() -> list[Served]:
-            endpoints = [*assembly.command_endpoints.values(), *assembly.view_endpoints.values()]
+            endpoints: list[CommandEndpoint | ViewEndpoint] = [
+                *assembly.command_endpoints.values(),
+                *assembly.view_endpoints.values(),
+            ]
             return [Served(create_service_api(endpoints), host, role.port)]
 
         def started() -> None:
@@ -224,7 +233,8 @@ def _banner(spec: SystemSpec, gateway: GatewaySettings, how: str) -> None:
         f"  gateway  {base}   (routes: {base}/openapi.json, health: {base}/readyz)",
     ]
     for key in gateway.api_keys:
-        lines.append(f"  tenant   {key.tenant:<10} X-Api-Key: {key.key.get_secret_value()}")
+        shown = key.key.get_secret_value() if key.subject == DEMO_SUBJECT else "(configured key)"
+        lines.append(f"  tenant   {key.tenant:<10} X-Api-Key: {shown}")
     lines.append("  stop     Ctrl-C or SIGTERM: drains in-flight commands, then stops")
     for line in lines:
         write_line(line)

@@ -152,10 +152,9 @@ class SystemSpec:
     @property
     def contexts(self) -> tuple[str, ...]:
         """Every bounded context, in first-mention order (each has its own event store)."""
-        seen: dict[str, None] = {}
-        for item in (*self.services, *self.views, *self.processes):
-            seen.setdefault(item.context, None)
-        return tuple(seen)
+        contexts = [s.context for s in self.services] + [v.context for v in self.views]
+        contexts += [p.context for p in self.processes]
+        return tuple(dict.fromkeys(contexts))
 
     def service(self, name: str) -> ServiceSpec:
         """The service called ``name``."""
