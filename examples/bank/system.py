@@ -18,8 +18,6 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from riverbed.application.processes import ProcessManager, Reaction
-
 from examples.bank import topology
 from examples.bank.bank import account
 from examples.bank.bank.messages import (
@@ -37,6 +35,7 @@ from examples.bank.kernel import registry
 from examples.bank.shop import checkout, stock
 from examples.bank.shop.messages import StartCheckout, checkout_stream, stock_stream
 from examples.bank.views.balances import HANDLES, LEEDS, MANCHESTER, Row, balance_changes
+from riverbed.application.processes import ProcessManager, Reaction
 from riverbed.application.projections.projection import Projection, handles
 from riverbed.cloudevents.mapping import from_cloudevent
 from riverbed.domain import TimerFired

@@ -46,7 +46,6 @@ from riverbed.runtime.system import (
     run_process,
 )
 
-
 DEMO_SUBJECT = "demo"
 """The principal of the system's demo keys (only those are printed in the banner)."""
 

@@ -63,7 +63,9 @@ def test_each_consumer_gets_a_river_of_what_it_consumes_and_an_ordered_pond() ->
 def test_a_system_whose_flow_has_a_cycle_is_refused_before_anything_runs() -> None:
     bank = build_system()
     with pytest.raises(TopologyCycle) as caught:
-        SystemSpec(name="bank", registry=registry, services=bank.services, flow=tuple(topology.cyclic_variant()))
+        SystemSpec(
+            name="bank", registry=registry, services=bank.services, flow=tuple(topology.cyclic_variant())
+        )
     assert caught.value.cycle == ("bank", "shop", "bank")
 
 
@@ -74,7 +76,9 @@ def test_names_must_be_unique_and_safe_for_processes_and_schemas() -> None:
     with pytest.raises(ConfigurationError, match="lower-case"):
         ViewSpec(name="Balances", context="bank", projection=bank.views[0].projection)
     with pytest.raises(ConfigurationError, match="on demand"):
-        ViewSpec(name="b", context="bank", projection=bank.views[0].projection, on_demand=lambda k: [k], replicas=2)
+        ViewSpec(
+            name="b", context="bank", projection=bank.views[0].projection, on_demand=lambda k: [k], replicas=2
+        )
 
 
 def test_contexts_are_listed_once_in_first_mention_order() -> None:

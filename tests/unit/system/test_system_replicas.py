@@ -46,7 +46,10 @@ async def test_a_replica_that_is_behind_is_skipped_for_one_that_can_answer() -> 
 
 
 async def test_when_no_replica_can_answer_the_last_refusal_is_raised() -> None:
-    replicas = ReplicaSet("v", [Replica("a", error=ServiceUnavailable("a down")), Replica("b", error=ServiceUnavailable("b down"))])
+    replicas = ReplicaSet(
+        "v",
+        [Replica("a", error=ServiceUnavailable("a down")), Replica("b", error=ServiceUnavailable("b down"))],
+    )
     with pytest.raises(ServiceUnavailable, match="down"):
         await replicas.get(REQUEST)
 
@@ -61,6 +64,8 @@ async def test_a_missing_row_is_an_answer_not_a_reason_to_ask_another_replica() 
 
 async def test_status_is_ready_when_any_replica_is() -> None:
     assert (await ReplicaSet("v", [Replica("a", state="replaying"), Replica("b")]).status()).state == "ready"
-    status = await ReplicaSet("v", [Replica("a", state="replaying"), Replica("b", state="replaying")]).status()
+    status = await ReplicaSet(
+        "v", [Replica("a", state="replaying"), Replica("b", state="replaying")]
+    ).status()
     assert status.state == "replaying"
     assert "no replica" in status.detail

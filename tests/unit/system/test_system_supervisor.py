@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from riverbed.runtime.system import Plan, Role, RoleKind, Supervisor
@@ -26,7 +27,9 @@ print("drained", flush=True)
 """
 
 
-async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_on_request(tmp_path: Path) -> None:
+async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_on_request(
+    tmp_path: Path,
+) -> None:
     roles = (
         Role(name="flaky", kind=RoleKind.SERVICE, target="flaky", port=1),
         Role(name="steady", kind=RoleKind.SERVICE, target="steady", port=2),
@@ -45,8 +48,7 @@ async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_
     )
     stop = asyncio.Event()
     running = asyncio.create_task(supervisor.run(stop))
-    while supervisor.pid("flaky") is None or counts["flaky"].read_text() != "3":
-        await asyncio.sleep(0.02)
+    await _until(lambda: supervisor.pid("flaky") is not None and counts["flaky"].read_text() == "3")
     await asyncio.sleep(0.1)
     pids = [supervisor.pid("flaky"), supervisor.pid("steady")]
     assert all(pid is not None for pid in pids)
@@ -66,3 +68,11 @@ async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_
         except ProcessLookupError:
             continue
         raise AssertionError(f"child {pid} is still running after the supervisor stopped")
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the supervisor did not get there in 20 s")
