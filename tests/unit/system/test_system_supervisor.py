@@ -27,9 +27,7 @@ print("drained", flush=True)
 """
 
 
-async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_on_request(
-    tmp_path: Path,
-) -> None:
+async def test_a_crashing_child_restarts_with_backoff_and_all_stop_on_request(tmp_path: Path) -> None:
     roles = (
         Role(name="flaky", kind=RoleKind.SERVICE, target="flaky", port=1),
         Role(name="steady", kind=RoleKind.SERVICE, target="steady", port=2),
@@ -48,7 +46,13 @@ async def test_a_crashing_child_is_restarted_with_backoff_and_every_child_stops_
     )
     stop = asyncio.Event()
     running = asyncio.create_task(supervisor.run(stop))
-    await _until(lambda: supervisor.pid("flaky") is not None and counts["flaky"].read_text() == "3")
+    await _until(
+        lambda: (
+            supervisor.pid("flaky") is not None
+            and counts["flaky"].exists()
+            and counts["flaky"].read_text() == "3"
+        )
+    )
     await asyncio.sleep(0.1)
     pids = [supervisor.pid("flaky"), supervisor.pid("steady")]
     assert all(pid is not None for pid in pids)
