@@ -25,7 +25,7 @@ from riverbed.bootstrap.system import DistributedResources, EmbeddedResources, s
 from riverbed.cli.running import EXIT_BAD_INPUT, fail, write_line
 from riverbed.cli.running import run as run_main
 from riverbed.errors import ConfigurationError
-from riverbed.gateway.app import create_app
+from riverbed.gateway.app import GatewayApp, create_app
 from riverbed.gateway.upstreams import RemoteService, RemoteView
 from riverbed.runtime.gateway_settings import ApiKeySettings, GatewaySettings
 from riverbed.runtime.service_api import create_service_api
@@ -137,18 +137,25 @@ async def _run_embedded(
     stop = asyncio.Event()
     install_stop_signals(stop)
 
+    apps: list[GatewayApp] = []
+
     def served() -> list[Served]:
         app = create_app(
             gateway,
             services=list(assembly.command_endpoints.values()),
             views=list(assembly.view_endpoints.values()),
         )
+        apps.append(app)
         return [Served(app, gateway.host, gateway.port, front=True)]
 
     def started() -> None:
         _banner(spec, gateway, f"embedded: SQLite under {run.data_dir}/, the in-process bus")
 
-    await run_process(assembly, served, stop=stop, grace=run.drain_seconds, on_started=started)
+    def ready() -> bool:
+        return assembly.ready and all(app.gateway.health.all_ready() for app in apps)
+
+    write_line(f"riverbed: starting {spec.name} (replaying the stores, building the views)")
+    await run_process(assembly, served, stop=stop, grace=run.drain_seconds, on_started=started, ready=ready)
     write_line("riverbed: stopped (drained, checkpoints saved)")
 
 
@@ -161,6 +168,7 @@ async def _run_role(
     host = gateway.host
     stop = asyncio.Event()
     install_stop_signals(stop)
+    apps: list[GatewayApp] = []
     if role.kind is RoleKind.GATEWAY:
         assembly = Assembly(spec, plan, [], resources)
 
@@ -172,6 +180,7 @@ async def _run_role(
             ]
             views = [remote.view(v.name, [r.url(host) for r in plan.replicas(v.name)]) for v in spec.views]
             app = create_app(gateway, services=services, views=views)
+            apps.append(app)
             return [Served(app, gateway.host, gateway.port, front=True)]
 
         def started() -> None:
@@ -190,7 +199,10 @@ async def _run_role(
         def started() -> None:
             write_line(f"riverbed: {role.kind.value} {role.name} serving on {role.url(host)}")
 
-    await run_process(assembly, served, stop=stop, grace=run.drain_seconds, on_started=started)
+    def ready() -> bool:
+        return assembly.ready and all(app.gateway.health.all_ready() for app in apps)
+
+    await run_process(assembly, served, stop=stop, grace=run.drain_seconds, on_started=started, ready=ready)
 
 
 async def _supervise(plan: Plan, settings: RiverbedSettings, config: Path | None) -> None:

@@ -72,10 +72,13 @@ async def run_process(
     stop: asyncio.Event,
     grace: float,
     on_started: Callable[[], None] | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> None:
     """Start ``assembly``, serve what ``served()`` returns until ``stop`` is set (or a worker fails).
 
     ``served`` is called once the assembly has started, so the apps can be built from its endpoints.
+    ``on_started`` is called once the apps are served and ``ready()`` holds (every service replayed, every
+    view built, the gateway's health table has seen them ready), so what it prints is true when printed.
     """
     servers: list[tuple[Served, _Server, asyncio.Task[None]]] = []
     try:
@@ -93,9 +96,11 @@ async def run_process(
             server = _Server(config)
             servers.append((item, server, asyncio.create_task(server.serve(), name=f"serve-{item.port}")))
         await _until_started(servers)
-        if on_started is not None:
-            on_started()
         failure = asyncio.create_task(assembly.failed())
+        while ready is not None and not ready() and not stop.is_set() and not failure.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # readiness is a predicate over several parts: poll it
+        if on_started is not None and not stop.is_set() and not failure.done():
+            on_started()
         stopped = asyncio.create_task(stop.wait())
         exited = [task for _, _, task in servers]
         done, _ = await asyncio.wait([failure, stopped, *exited], return_when=asyncio.FIRST_COMPLETED)
