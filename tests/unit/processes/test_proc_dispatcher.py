@@ -1,4 +1,4 @@
-"""ProcessDispatcher (memory store): sends each recorded command, survives crashes and restarts, fires timers."""
+"""ProcessDispatcher (memory store): sends recorded commands, survives crashes and restarts, fires timers."""
 
 from __future__ import annotations
 
