@@ -21,7 +21,14 @@ from typing import Any
 
 from examples.bank import kernel
 from examples.bank.bank import account
-from examples.bank.bank.messages import Deposit, OpenAccount, RefundPayment, TakePayment, account_stream
+from examples.bank.bank.messages import (
+    AccountOpened,
+    Deposit,
+    OpenAccount,
+    RefundPayment,
+    TakePayment,
+    account_stream,
+)
 from examples.bank.compliance import monitoring
 from examples.bank.compliance.messages import monitoring_stream
 from examples.bank.shop import checkout, stock
@@ -201,7 +208,7 @@ async def notifications_endpoint(store: EventStore) -> RunnerEndpoint:
 
 async def notes(store: EventStore, ticket_id: str, tenant: str | None = None) -> list[str]:
     stream = f"notes-{ticket_id}" if tenant is None else f"{tenant}:notes-{ticket_id}"
-    return [str(r.event.data["text"]) async for r in store.read(stream)]  # type: ignore[index]
+    return [str(r.event.data["text"]) async for r in store.read(stream)]
 
 
 def answered(ticket_id: str, *, event_id: str = "answer-1", tenant: str | None = None) -> CloudEvent:
@@ -265,7 +272,7 @@ checkout_manager: ProcessManager[checkout.Checkout] = ProcessManager(
 
 monitoring_reaction = Reaction(
     name="compliance.on-account-opened",
-    consumes=(account.AccountOpened,),
+    consumes=(AccountOpened,),
     react=monitoring.on_account_opened,
     registry=kernel.registry,
 )

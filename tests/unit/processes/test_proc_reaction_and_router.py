@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tests.process_support import (
     Clock,
@@ -87,8 +89,12 @@ async def test_a_reaction_ignores_other_types_and_may_send_nothing(store: Memory
     event = to_cloudevent(Notified(ticket_id="t1", text="x"), source="urn:test", registry=ticket_events)
     assert await handler.handle(event) == []
     assert await handler.handle(event.with_changes(type="other.type.v1")) == []
+
+    def wrong(event: Notified) -> Any:
+        return "nope"
+
     bad = ReactionHandler(
-        Reaction(name="bad", consumes=(Notified,), react=lambda event: "nope", registry=ticket_events), sender
+        Reaction(name="bad", consumes=(Notified,), react=wrong, registry=ticket_events), sender
     )
     with pytest.raises(TypeError, match="return a Command"):
         await bad(event)
