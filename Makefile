@@ -1,5 +1,5 @@
 # riverbed: every set-up step lives here, so a fresh machine with only python3 can run it.
-# `make run` starts the system embedded; `make test` runs lint, types, architecture and every test.
+# `make run` starts the bank embedded (gateway on 127.0.0.1:8000); `make test` runs lint, types, architecture and every test.
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
@@ -25,7 +25,7 @@ uv.lock: pyproject.toml
 	$(UV) lock --quiet
 
 run: install
-	$(BIN)/riverbed demo
+	$(BIN)/riverbed run
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks examples

@@ -17,14 +17,13 @@ from examples.bank.bank.messages import AccountOpened, Deposit, OpenAccount, Wit
 from examples.bank.compliance import monitoring
 from examples.bank.compliance.messages import monitoring_stream
 from examples.bank.kernel import RuleBroken
-from examples.bank.process import CancelTimer, SetTimer, TimerFired, Transition
 from examples.bank.shop import checkout, stock
 from examples.bank.shop.messages import AddStock, OrderShipped, StartCheckout, StockAdded, stock_stream
 from examples.bank.views.balances import LEEDS, MANCHESTER, Row, balance_changes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riverbed.domain import Command, Event
+from riverbed.domain import CancelTimer, Command, Event, SetTimer, TimerFired, Transition
 
 ACCOUNTS = ["a", "b", "c"]
 SKUS = ["mug", "hat"]

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from examples.bank.bank.messages import PaymentDeclined, PaymentTaken, RefundPayment, TakePayment
-from examples.bank.process import CancelTimer, SetTimer, TimerFired, Transition
 from examples.bank.shop import checkout
 from examples.bank.shop.checkout import PAYMENT_TIMEOUT, Checkout, Phase
 from examples.bank.shop.messages import (
@@ -23,7 +22,7 @@ from examples.bank.shop.messages import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riverbed.domain import Event
+from riverbed.domain import CancelTimer, Event, SetTimer, TimerFired, Transition
 
 START = StartCheckout(order_id="o1", account_id="a1", sku="mug", quantity=2, amount=1500)
 RESERVED = StockReserved(order_id="o1", sku="mug", quantity=2)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from examples.bank.bank.messages import PaymentDeclined, PaymentTaken, RefundPayment, TakePayment
-from examples.bank.process import CancelTimer, SetTimer, TimerFired, Transition
 from examples.bank.shop.messages import (
     OrderShipped,
     ReleaseStock,
@@ -33,7 +32,7 @@ from examples.bank.shop.messages import (
     StockReservationFailed,
     StockReserved,
 )
-from riverbed.domain import Event
+from riverbed.domain import CancelTimer, Event, SetTimer, TimerFired, Transition
 
 PAYMENT_TIMEOUT = "payment-timeout"
 DEFAULT_PAYMENT_TIMEOUT = timedelta(seconds=30)

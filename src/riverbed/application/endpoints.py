@@ -73,7 +73,12 @@ class CommandSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRequest:
-    """One command on its way to its owner, with the caller's identity and tracking ids."""
+    """One command on its way to its owner, with the caller's identity and tracking ids.
+
+    ``tenant`` scopes the streams the command touches; ``""`` means "no tenant" (unscoped streams), which only
+    in-process senders use (reactions and process managers of an untenanted system): the gateway always
+    sends the caller's tenant. ``causation_id`` is the id of the message that caused the command, if any.
+    """
 
     command: str
     payload: Mapping[str, Any]
@@ -81,6 +86,7 @@ class CommandRequest:
     command_id: str
     correlation_id: str
     traceparent: str | None = None
+    causation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""The ``riverbed`` command: ``riverbed store|views|parked|topology ...`` and ``riverbed demo``.
+"""The ``riverbed`` command: ``riverbed run``, ``riverbed store|views|parked|topology ...``, ``demo``.
 
 Thin: every command parses its options, then calls :mod:`riverbed.bootstrap` (which picks the adapters)
 and the ports. Errors are one line on stderr with a meaningful exit code (see :mod:`riverbed.cli.running`).
@@ -12,6 +12,7 @@ import typer
 
 from riverbed.cli import parked, store, topology, views
 from riverbed.cli.demo import demo
+from riverbed.cli.run import run
 
 app = typer.Typer(
     name="riverbed",
@@ -46,6 +47,7 @@ app.add_typer(parked.app, name="parked")
 app.add_typer(views.app, name="views")
 app.add_typer(topology.app, name="topology")
 app.command(name="demo")(demo)
+app.command(name="run")(run)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,14 +74,15 @@ class RunnerEndpoint:
         return self._specs
 
     async def send(self, request: CommandRequest) -> CommandOutcome:
-        """Parse, handle and describe one command."""
+        """Parse, handle and describe one command; an empty tenant means "no tenant" (unscoped streams)."""
         command = self.runner.parse(request.command, request.payload)
         result = await self.runner.handle(
             command,
             command_id=request.command_id,
             correlation_id=request.correlation_id,
+            causation_id=request.causation_id,
             traceparent=request.traceparent,
-            tenant=request.tenant,
+            tenant=request.tenant or None,
         )
         checkpoint = getattr(result, "checkpoint", None)
         last = getattr(result, "last_position", None)

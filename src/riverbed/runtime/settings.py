@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from riverbed.runtime.gateway_settings import GatewaySettings
+from riverbed.runtime.run_settings import RunSettings
 
 DEFAULT_TOML = Path("riverbed.toml")
 _TOML_FILE: ContextVar[Path] = ContextVar("riverbed_toml_file", default=DEFAULT_TOML)
@@ -42,6 +43,7 @@ class RiverbedSettings(BaseSettings):
     )
 
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import PoolTimeout
 
 from riverbed.errors import ConfigurationError, EventStoreError, StoreUnavailable, ValidationError
@@ -94,3 +94,16 @@ def consume_outcome(future: asyncio.Future[list[Row]]) -> None:
     """Mark a dropped prefetch's outcome as seen, so asyncio does not log it as lost."""
     if not future.cancelled():
         future.exception()
+
+
+async def ensure_schema(url: str, schema: str) -> None:
+    """Create ``schema`` if it does not exist (what a system's per-context and per-replica stores need)."""
+    try:
+        async with await AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(
+            f"cannot reach PostgreSQL at {mask_password(url)} to create {schema!r}: {exc}"
+        ) from exc
+    except psycopg.errors.UniqueViolation:
+        pass  # another process created it at the same moment

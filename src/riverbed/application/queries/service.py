@@ -37,7 +37,7 @@ from riverbed.errors import (
     ViewBehind,
     ViewReplaying,
 )
-from riverbed.ports.event_store import Checkpoint
+from riverbed.ports.event_store import START, Checkpoint
 from riverbed.ports.event_store_rules import as_checkpoint
 from riverbed.ports.views import Row, SlotState, ViewStore
 
@@ -173,8 +173,15 @@ class ViewQueries:
         return self._registered(view).tenant_scoped
 
     async def position(self, view: str) -> Checkpoint | None:
-        """The checkpoint the view's active slot has reached (None while it has no active slot)."""
-        state = await self._active(self._registered(view).name)
+        """The checkpoint the view's active slot has reached (None while it has no active slot).
+
+        An on-demand view has no slot to build: it reads the event store when asked, so it is always
+        ready and reports the start of the global order.
+        """
+        registered = self._registered(view)
+        if registered.on_demand is not None:
+            return START
+        state = await self._active(registered.name)
         return state.checkpoint if state is not None else None
 
     async def wait_for(self, view: str, min_position: MinPosition) -> SlotState:

@@ -131,6 +131,7 @@ class RemoteService(_Remote):
             "command_id": request.command_id,
             "correlation_id": request.correlation_id,
             "traceparent": request.traceparent,
+            "causation_id": request.causation_id,
         }
         body = await self._call("POST", f"/endpoints/{self.name}/commands", payload)
         return CommandOutcome.from_json(body["outcome"])

@@ -1,9 +1,9 @@
 """What a pure process manager returns: its new state, the commands to send and the timers to set or cancel.
 
-A process manager here is a function ``(state, message) -> Transition``: no I/O, no clock. The runtime that
-hosts it (event-sourced, with durable timers) sends the commands at least once, sets and cancels the timers,
-and delivers :class:`TimerFired` when one is due. Timers are relative (``after``); the runtime's injected
-clock turns them into deadlines.
+A process manager is a pair of pure functions ``(state, message) -> Transition``: no I/O, no clock. The host
+that runs it (:mod:`riverbed.application.processes`, event-sourced, with durable timers) records each
+transition, sends its commands at least once, sets and cancels its timers, and delivers :class:`TimerFired`
+when one is due. Timers are relative (``after``); the host's injected clock turns them into deadlines.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
 
-from riverbed.domain import Command
+from riverbed.domain.messages import Command
 
 S = TypeVar("S")
 

@@ -1,0 +1,127 @@
+"""The bank distributed: one OS process per role over PostgreSQL and JetStream, under a supervisor.
+
+Kill the deposits service with SIGKILL while deposits keep coming: the gateway answers 503 (never a
+timeout), the supervisor restarts the service, it replays and serves again, and every deposit is applied
+exactly once (each is sent with an Idempotency-Key and re-sent until it is accepted).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from tests.e2e.running_system import ACME, RunningSystem
+from tests.gateway.servers import free_port
+from tests.nats_cleanup import delete_streams
+
+from riverbed import open_store
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
+
+ROLES = 11  # the bank's roles besides the gateway (see tests/unit/system/test_system_plan.py)
+
+
+def _free_block(size: int) -> int:
+    for _ in range(100):
+        base = random.randrange(20_000, 60_000)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError("no block of free ports found")
+
+
+@pytest.fixture
+def prefix(pg_url: str, nats_url: str) -> Iterator[str]:
+    import asyncio
+
+    import psycopg  # noqa: TID251 - the test cleans up the schemas the system created
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        schemas = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"{name}_%",)
+        ).fetchall()
+        for (schema,) in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    asyncio.run(delete_streams(nats_url, name.upper()))
+
+
+async def test_a_killed_service_is_refused_fast_restarted_and_no_command_is_lost_or_doubled(
+    prefix: str, pg_url: str, nats_url: str
+) -> None:
+    port = free_port()
+    env = {
+        "RIVERBED_RUN__PREFIX": prefix,
+        "RIVERBED_RUN__POSTGRES_URL": pg_url,
+        "RIVERBED_RUN__NATS_URL": nats_url,
+        "RIVERBED_RUN__BASE_PORT": str(_free_block(ROLES)),
+        "RIVERBED_RUN__RESTART_INITIAL_SECONDS": "0.5",
+        "RIVERBED_GATEWAY__PORT": str(port),
+    }
+    bank = RunningSystem(["--distributed"], env, port=port).start(ready="[gateway] riverbed: bank is running")
+    try:
+        bank.command(
+            "accounts",
+            "OpenAccount",
+            {"account_id": "a-1", "owner": "Ada", "branch_city": "Manchester"},
+            ACME,
+        )
+        statuses: list[int] = []
+        amounts = list(range(1, 61))
+        sent = threading.Event()
+
+        def deposit_all() -> None:
+            for amount in amounts:
+                headers = {"Idempotency-Key": f"deposit-{prefix}-{amount}", **ACME}
+                while True:
+                    response = bank.post(
+                        "/commands/deposits/Deposit", {"account_id": "a-1", "amount": amount}, headers
+                    )
+                    statuses.append(response.status_code)
+                    if response.status_code == 200:
+                        break
+                    assert response.status_code == 503, response.text
+                    threading.Event().wait(0.05)
+                if amount == 20:
+                    sent.set()
+            sent.set()
+
+        worker = threading.Thread(target=deposit_all)
+        worker.start()
+        assert sent.wait(60)
+        mark = len(bank.lines)
+        os.kill(bank.pid_of("deposits"), signal.SIGKILL)
+        bank.wait_for("[supervisor] deposits exited", after=mark, within=10)
+        bank.wait_for("[supervisor] deposits restarted", after=mark, within=30)
+        bank.wait_for("[deposits] riverbed: service deposits serving", after=mark, within=60)
+        worker.join(120)
+        assert not worker.is_alive()
+
+        assert 503 in statuses  # the gateway refused while the service was down or replaying
+        total = sum(amounts)
+        row = bank.row("balances-manchester", "a-1", ACME, until=lambda d: d["balance"] == total)
+        assert row is not None
+        assert row["data"]["balance"] == total
+    finally:
+        assert bank.stop() == 0
+    assert "every process stopped" in bank.lines[-1]
+
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{prefix}_bank"
+    async with open_store(url) as store:
+        deposits = [
+            r.event.data["amount"]
+            async for r in store.read("acme:bank.account-a-1")
+            if r.event.type.endswith("money-deposited.v1")
+        ]
+    assert sorted(deposits) == amounts  # every deposit exactly once
