@@ -26,6 +26,15 @@ def state(scope: Scope) -> dict[str, Any]:
     return value
 
 
+def route_path(scope: Scope) -> str:
+    """The path routes match: ``path`` less the ``root_path`` a proxy mounts the app under (as Starlette)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
+        return path[len(root) :]
+    return path
+
+
 def header(scope: Scope, name: bytes) -> bytes | None:
     """The first value of a request header (``name`` in lower case), from a dict built once per request."""
     try:
@@ -44,7 +53,9 @@ def tracking_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     return [(b"x-request-id", request_id.encode("latin-1"))] if request_id else []
 
 
-async def send_json(scope: Scope, send: Send, status: int, body: object, *, headers: Headers | None = None) -> None:
+async def send_json(
+    scope: Scope, send: Send, status: int, body: object, *, headers: Headers | None = None
+) -> None:
     """Send a complete JSON response, echoing the request id."""
     payload = encode_json(body)
     response_headers = [JSON_HEADER, *tracking_headers(scope)]

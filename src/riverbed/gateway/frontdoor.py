@@ -22,7 +22,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from riverbed.errors import RateLimited, RiverbedError
-from riverbed.gateway.asgi import ASGIApp, Endpoint, Receive, Scope, Send, send_json, send_problem
+from riverbed.gateway.asgi import ASGIApp, Endpoint, Receive, Scope, Send, route_path, send_json, send_problem
 from riverbed.gateway.auth import PUBLIC_PATHS, Authenticator, authenticate
 from riverbed.gateway.limits import counting, declared_length
 from riverbed.gateway.ratelimit import TokenBuckets
@@ -60,7 +60,7 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         context, _ = begin(scope, self.ids)
-        path = scope["path"]
+        path = route_path(scope)
         try:
             if path not in self.public_paths:
                 principal = authenticate(scope, self.authenticators)
