@@ -3,7 +3,8 @@
 The request's path through the gateway: the front door (tracking ids, so every answer, even a refusal,
 carries ``X-Request-Id``; then authentication, as nothing but the health probes passes without
 credentials; then the client's rate limit and the body size limit), then the routes generated from the
-registered services and views. The health monitor starts and stops with the app's lifespan.
+registered services and views: the commands answered by the front door itself, the rest by Starlette's
+router. The health monitor starts and stops with the app's lifespan.
 """
 
 from __future__ import annotations
@@ -109,15 +110,13 @@ def create_app(
     async def openapi_handler(request: Request) -> Response:
         return json_response(request, OK, openapi)
 
-    routes = []  # commands first: the hot path matches on its first try
-    for service_name, command in gateway.models:
-        routes.append(
-            Route(
-                f"/commands/{service_name}/{command}",
-                CommandRoute(gateway, service_name, command),
-                methods=["POST"],
-            )
-        )
+    commands = {
+        f"/commands/{service_name}/{command}": CommandRoute(gateway, service_name, command)
+        for service_name, command in gateway.models
+    }
+    # The front door answers a POST to a command itself; the router still has the routes for the rest
+    # (a GET there is a 405, not a 404).
+    routes = [Route(path, route, methods=["POST"]) for path, route in commands.items()]
     for view_name in gateway.views:
         routes.append(
             Route(f"/views/{view_name}/{{key:path}}", view_handler(gateway, view_name), methods=["GET"])
@@ -166,6 +165,7 @@ def create_app(
         buckets=buckets,
         max_bytes=config.max_body_bytes,
         ids=request_ids,
+        endpoints={path: route.answer for path, route in commands.items()},
     )
     app.gateway = gateway
     app.monitor = monitor
@@ -198,9 +198,6 @@ def _authenticators(config: GatewaySettings, wall_clock: Clock) -> list[Authenti
 async def _problem(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     status, body = problem_for(exc, instance=request.url.path, request_id=request_id)
-    errors = getattr(exc, "errors", None)
-    if isinstance(errors, list):
-        body["errors"] = errors
     return Response(encode_problem(body), status, headers=_plain_headers(body, request_id))
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from riverbed.gateway.errors import encode_problem, problem_for, problem_headers
+from riverbed.gateway.errors import encode_json, encode_problem, problem_for, problem_headers
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+Answer = tuple[int, object, Headers | None]
+"""What an endpoint answers before it is sent: status, JSON body and extra headers."""
+Endpoint = Callable[[Scope, Receive], Awaitable[Answer]]
+"""An endpoint the front door calls directly (it sends the answer, or the problem of what was raised)."""
+JSON_HEADER = (b"content-type", b"application/json")
 
 
 def state(scope: Scope) -> dict[str, Any]:
@@ -21,15 +26,24 @@ def state(scope: Scope) -> dict[str, Any]:
     return value
 
 
+def route_path(scope: Scope) -> str:
+    """The path routes match: ``path`` less the ``root_path`` a proxy mounts the app under (as Starlette)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
+        return path[len(root) :]
+    return path
+
+
 def header(scope: Scope, name: bytes) -> bytes | None:
     """The first value of a request header (``name`` in lower case), from a dict built once per request."""
-    context = state(scope)
-    headers: dict[bytes, bytes] | None = context.get("_headers")
-    if headers is None:
+    try:
+        headers: dict[bytes, bytes] = scope["state"]["_headers"]
+    except KeyError:
         headers = {}
         for key, value in scope.get("headers", ()):
             headers.setdefault(bytes(key).lower(), bytes(value))
-        context["_headers"] = headers
+        state(scope)["_headers"] = headers
     return headers.get(name)
 
 
@@ -40,23 +54,20 @@ def tracking_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
 
 
 async def send_json(
-    scope: Scope, send: Send, status: int, body: object, *, headers: list[tuple[bytes, bytes]] | None = None
+    scope: Scope, send: Send, status: int, body: object, *, headers: Headers | None = None
 ) -> None:
     """Send a complete JSON response, echoing the request id."""
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    extra = [*tracking_headers(scope), *(headers or [])]
-    await send_bytes(send, status, payload, [(b"content-type", b"application/json"), *extra])
+    payload = encode_json(body)
+    response_headers = [JSON_HEADER, *tracking_headers(scope)]
+    if headers:
+        response_headers += headers
+    await send_bytes(send, status, payload, response_headers)
 
 
-async def send_bytes(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    """Send a complete response with a body."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
-        }
-    )
+async def send_bytes(send: Send, status: int, payload: bytes, headers: Headers) -> None:
+    """Send a complete response with a body (``headers`` gets the ``Content-Length``)."""
+    headers.append((b"content-length", b"%d" % len(payload)))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 import jwt
 
 from riverbed.errors import AuthenticationFailed
-from riverbed.gateway.asgi import ASGIApp, Receive, Scope, Send, header, send_problem, state
+from riverbed.gateway.asgi import ASGIApp, Receive, Scope, Send, header, route_path, send_problem, state
 from riverbed.runtime.gateway_settings import ApiKeySettings, JwtSettings, check_tenant
 
 PUBLIC_PATHS = frozenset({"/livez", "/readyz"})
@@ -165,7 +165,7 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
-        if scope["type"] != "http" or scope["path"] in self.public_paths:
+        if scope["type"] != "http" or route_path(scope) in self.public_paths:
             await self.app(scope, receive, send)
             return
         try:

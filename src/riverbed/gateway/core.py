@@ -82,7 +82,7 @@ class Gateway:
 
         The outcome's stream is still tenant-scoped (checked to be the caller's tenant's).
         """
-        outcome = await self._guarded(service, breaker, lambda: self.services[service].send(request))
+        outcome = await self._guarded(service, breaker, self.services[service].send(request))
         if outcome.stream is not None and tenant_of(outcome.stream) != request.tenant:
             raise RuntimeError(
                 f"service {service!r} answered tenant {request.tenant!r} with another tenant's stream "
@@ -90,16 +90,15 @@ class Gateway:
             )
         return outcome
 
-    async def _guarded(self, name: str, breaker: CircuitBreaker, call: Callable[[], Awaitable[T]]) -> T:
+    async def _guarded(self, name: str, breaker: CircuitBreaker, call: Awaitable[T]) -> T:
         """Await an upstream call within its deadline, feeding its circuit breaker and the health table.
 
         A timeout or an unexpected exception counts as a failure; a riverbed error (a refusal the
         upstream chose to give) counts as a success, except a down upstream (see ``_unavailable``).
         """
-        deadline = self.deadline(name)
+        deadline = self._deadlines.get(name, self.settings.default_deadline_seconds)
         try:
-            async with self.deadlines.within(deadline):
-                result = await call()
+            result = await self.deadlines.run(deadline, call)
         except TimeoutError:
             breaker.record_failure()
             raise UpstreamTimeout(name, deadline) from None
@@ -127,7 +126,7 @@ class Gateway:
 
     async def read(self, view: str, breaker: CircuitBreaker, request: ViewRequest) -> ViewRow:
         """Read a view row with a deadline; the row must belong to the request's tenant."""
-        row = await self._guarded(view, breaker, lambda: self.views[view].get(request))
+        row = await self._guarded(view, breaker, self.views[view].get(request))
         try:
             key = unscoped(request.tenant, row.key)
         except ValidationError:

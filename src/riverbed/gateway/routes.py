@@ -17,10 +17,18 @@ from riverbed.application.endpoints import CommandRequest, ViewRequest
 from riverbed.application.tenancy import scoped, unscoped
 from riverbed.cloudevents import from_http_events
 from riverbed.errors import InvalidCloudEvent, MalformedRequest, NotFound, ValidationError
-from riverbed.gateway.asgi import Receive, Scope, Send, header, send_json
+from riverbed.gateway.asgi import Answer, Receive, Scope, Send, header, send_json
 from riverbed.gateway.auth import Principal
+from riverbed.gateway.breaker import CircuitBreaker
 from riverbed.gateway.core import Gateway
-from riverbed.gateway.errors import ACCEPTED, OK, STATUS_FOR_SUCCESS, UnsupportedMediaType, readiness_status
+from riverbed.gateway.errors import (
+    ACCEPTED,
+    OK,
+    STATUS_FOR_SUCCESS,
+    UnsupportedMediaType,
+    encode_json,
+    readiness_status,
+)
 from riverbed.gateway.idempotency import check_key, command_id_for, fingerprint
 from riverbed.gateway.limits import parse_json
 
@@ -30,13 +38,14 @@ KEY_PATTERN = KEY.pattern
 ATTRIBUTE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 ATTRIBUTE_PATTERN = ATTRIBUTE.pattern
 JSON = "application/json"
+JSON_BYTES = JSON.encode()
 
 
 def json_response(request: Request, status: int, body: object) -> Response:
     """A compact JSON response echoing the request id."""
     request_id = request.scope.get("state", {}).get("request_id")
     headers = {"x-request-id": request_id} if request_id else None
-    return Response(json.dumps(body, separators=(",", ":")), status, headers=headers, media_type=JSON)
+    return Response(encode_json(body), status, headers=headers, media_type=JSON)
 
 
 def principal_of(request: Request) -> Principal:
@@ -48,16 +57,19 @@ def principal_of(request: Request) -> Principal:
 def require_json(scope: Scope) -> None:
     """Refuse a body that does not say it is JSON."""
     raw = header(scope, b"content-type")
+    if raw == JSON_BYTES:
+        return
     media = raw.decode("latin-1").split(";", 1)[0].strip().lower() if raw else ""
     if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
         raise UnsupportedMediaType(f"send the body as {JSON}, not {media or 'no content type'!r}")
 
 
 class CommandRoute:
-    """The ASGI endpoint of ``POST /commands/{service}/{command}``.
+    """The endpoint of ``POST /commands/{service}/{command}``.
 
-    A plain ASGI callable rather than a request/response function: the hot path of the gateway skips
-    building Starlette's Request and Response objects (errors still go to the app's exception handlers).
+    The front door calls :meth:`answer` directly (the hot path of the gateway builds no Starlette
+    Request or Response and skips the router); as an ASGI callable it also serves behind Starlette's
+    router, whose exception handlers then answer what it raises.
     """
 
     def __init__(self, gateway: Gateway, service: str, command: str) -> None:
@@ -68,7 +80,12 @@ class CommandRoute:
         self.max_depth = gateway.settings.max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check health, validate, send the command (once per Idempotency-Key) and answer its outcome."""
+        """Answer as an ASGI app."""
+        status, body, headers = await self.answer(scope, receive)
+        await send_json(scope, send, status, body, headers=headers)
+
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+        """Check health, validate, send the command (once per Idempotency-Key); the outcome's answer."""
         gateway = self.gateway
         service = self.service
         breaker = gateway.health.check(service)
@@ -89,24 +106,21 @@ class CommandRoute:
             correlation_id=context["request_id"],
             traceparent=context["traceparent"],
         )
-
-        async def call() -> tuple[int, dict[str, Any]]:
-            outcome = await gateway.send(service, breaker, request)
-            body = {"service": service, "command": self.command, **outcome.to_json()}
-            if outcome.stream is not None:
-                body["stream"] = unscoped(principal.tenant, outcome.stream)
-            return STATUS_FOR_SUCCESS[outcome.accepted_only], body
-
         if key is None:
-            status, body = await call()
-            await send_json(scope, send, status, body)
-            return
+            status, body = await self._send(breaker, request)
+            return status, body, None
         request_fingerprint = fingerprint(service, self.command, json.dumps(payload, sort_keys=True))
         status, body, replayed = await gateway.idempotency.run(
-            principal.tenant, key, request_fingerprint, call
+            principal.tenant, key, request_fingerprint, lambda: self._send(breaker, request)
         )
-        replay_header = (b"idempotency-replayed", b"true" if replayed else b"false")
-        await send_json(scope, send, status, body, headers=[replay_header])
+        return status, body, [(b"idempotency-replayed", b"true" if replayed else b"false")]
+
+    async def _send(self, breaker: CircuitBreaker, request: CommandRequest) -> tuple[int, dict[str, Any]]:
+        outcome = await self.gateway.send(self.service, breaker, request)
+        body = {"service": self.service, "command": self.command, **outcome.to_json()}
+        if outcome.stream is not None:
+            body["stream"] = unscoped(request.tenant, outcome.stream)
+        return STATUS_FOR_SUCCESS[outcome.accepted_only], body
 
 
 async def read_body(receive: Receive) -> bytes:
