@@ -1,5 +1,6 @@
-"""``riverbed load --distributed`` against ``riverbed run --distributed`` (PostgreSQL schemas, JetStream):
-a load of a few hundred commands through the gateway and its service processes passes the audit of every
+"""``riverbed load --distributed`` against ``riverbed run --distributed`` (PostgreSQL, JetStream).
+
+A load of a few hundred commands through the gateway and its service processes passes the audit of every
 context schema.
 """
 
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from tests.e2e.running_system import REPO, RunningSystem
 from tests.gateway.servers import free_port
 from tests.nats_cleanup import delete_streams
@@ -94,6 +96,7 @@ def test_a_distributed_load_passes_the_audit_of_every_context_schema(
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     sent = re.search(r"commands: (\d+) sent, (\d+) ok", out)
-    assert sent is not None and int(sent.group(1)) == int(sent.group(2)) == 322, out
+    assert sent is not None, out
+    assert int(sent.group(1)) == int(sent.group(2)) == 322, out
     assert re.search(r"audit acme: accounts \d+, checkouts [1-9]\d*, .* -- clean", out), out
     assert "audit: clean (2 tenants" in out
