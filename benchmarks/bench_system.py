@@ -97,7 +97,13 @@ class System:
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = Path(tempfile.mkdtemp(prefix="riverbed-bench-system-"))
         self.prefix = f"b{uuid.uuid4().hex[:10]}"
-        env = {**os.environ, "RIVERBED_GATEWAY__PORT": str(self.port), "BANK_PAYMENT_TIMEOUT_SECONDS": "5"}
+        env = {
+            **os.environ,
+            "RIVERBED_GATEWAY__PORT": str(self.port),
+            # one API key drives it all: the per-client rate limit (1000/s) would cap the measurement
+            "RIVERBED_GATEWAY__RATE_LIMIT__ENABLED": "false",
+            "BANK_PAYMENT_TIMEOUT_SECONDS": "5",
+        }
         args = ["--data-dir", str(self.dir / "data")]
         if distributed:
             args = ["--distributed"]
