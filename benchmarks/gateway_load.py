@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.gateway_load PORT PATH SECONDS CONCURRENCY HEADERS_JSON BODY_JSON`` prints one JSON
 line: requests, seconds, rate, statuses and latency percentiles (ms). Raw asyncio streams keep the
-generator cheap, so the server (not the client) is what is measured.
+generator cheap, so the server (not the client) is what is measured. ``{conn}`` in the body is replaced by
+the connection's number, so each connection can work on its own stream (e.g. its own account).
 """
 
 from __future__ import annotations
@@ -39,15 +40,19 @@ async def connection(
 async def run(
     port: int, path: str, seconds: float, concurrency: int, headers: dict[str, str], body: bytes
 ) -> None:
-    head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
-    head += [f"{name}: {value}" for name, value in headers.items()]
-    head.append(f"Content-Length: {len(body)}")
-    request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    def request(conn: int) -> bytes:
+        own = body.replace(b"{conn}", str(conn).encode())
+        head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        head.append(f"Content-Length: {len(own)}")
+        return ("\r\n".join(head) + "\r\n\r\n").encode() + own
+
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     started = time.perf_counter()
     until = started + seconds
-    await asyncio.gather(*(connection(port, request, until, latencies, statuses) for _ in range(concurrency)))
+    clients = [connection(port, request(n), until, latencies, statuses) for n in range(concurrency)]
+    await asyncio.gather(*clients)
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
 

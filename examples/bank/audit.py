@@ -78,7 +78,7 @@ def audit(
     for city, rows in sorted((views or {}).items()):
         expected = fold_balances(city, log)
         if dict(rows) != expected:
-            problems.append(f"the {city} view disagrees with the streams: {dict(rows)} != {expected}")
+            problems.append(f"the {city} view disagrees with the streams: {_differences(rows, expected)}")
     return AuditReport(
         accounts=len(accounts),
         checkouts=len(orders),
@@ -86,6 +86,16 @@ def audit(
         compensated=compensated,
         unfinished=unfinished,
         problems=tuple(problems),
+    )
+
+
+def _differences(rows: Mapping[str, Row], expected: Mapping[str, Row]) -> str:
+    """Only the rows that differ (a view of thousands of accounts would bury the one wrong row)."""
+    keys = sorted(set(rows) | set(expected), key=str)
+    return "; ".join(
+        f"row {key!r} is {rows.get(key)}, the streams say {expected.get(key)}"
+        for key in keys
+        if rows.get(key) != expected.get(key)
     )
 
 

@@ -18,7 +18,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from examples.bank import topology
+from examples.bank import load, topology
 from examples.bank.bank import account
 from examples.bank.bank.messages import (
     AccountOpened,
@@ -192,6 +192,7 @@ def build_system(*, timeout: timedelta | None = None) -> SystemSpec:
         ),
         flow=tuple(topology.services),
         demo_api_keys=DEMO_API_KEYS,
+        load=load.profile,
         description="a small bank and shop in three bounded contexts",
     )
 

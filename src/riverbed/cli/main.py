@@ -1,4 +1,4 @@
-"""The ``riverbed`` command: ``riverbed run``, ``riverbed store|views|parked|topology ...``, ``demo``.
+"""The ``riverbed`` command: ``run``, ``load``, ``store|views|parked|topology ...``, ``demo``.
 
 Thin: every command parses its options, then calls :mod:`riverbed.bootstrap` (which picks the adapters)
 and the ports. Errors are one line on stderr with a meaningful exit code (see :mod:`riverbed.cli.running`).
@@ -12,6 +12,7 @@ import typer
 
 from riverbed.cli import parked, store, topology, views
 from riverbed.cli.demo import demo
+from riverbed.cli.load import load
 from riverbed.cli.run import run
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(views.app, name="views")
 app.add_typer(topology.app, name="topology")
 app.command(name="demo")(demo)
 app.command(name="run")(run)
+app.command(name="load")(load)
 
 
 if __name__ == "__main__":  # pragma: no cover

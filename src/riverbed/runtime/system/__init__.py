@@ -5,11 +5,21 @@
 * :mod:`.assembly`: the live objects of the roles one process hosts;
 * :mod:`.host`: one process's life (start, serve, stop in order on a signal);
 * :mod:`.supervisor`: one OS process per role, restarted with backoff;
-* :mod:`.replicas`: one view endpoint over a view's replicas.
+* :mod:`.replicas`: one view endpoint over a view's replicas;
+* :mod:`.load`: what ``riverbed load`` sends to a system and how it audits it.
 """
 
 from riverbed.runtime.system.assembly import Assembly, RemoteEndpoints, command_specs
 from riverbed.runtime.system.host import Served, WorkerFailed, install_stop_signals, run_process
+from riverbed.runtime.system.load import (
+    SETUP,
+    Auditor,
+    AuditOutcome,
+    CommandSource,
+    LoadCommand,
+    LoadProfile,
+    RowReader,
+)
 from riverbed.runtime.system.loading import load_system
 from riverbed.runtime.system.plan import Plan, Role, RoleKind, bus_topology, plan_roles
 from riverbed.runtime.system.replicas import ReplicaSet
@@ -18,7 +28,13 @@ from riverbed.runtime.system.spec import ProcessSpec, ServiceSpec, SystemSpec, V
 from riverbed.runtime.system.supervisor import Supervisor
 
 __all__ = [
+    "SETUP",
     "Assembly",
+    "AuditOutcome",
+    "Auditor",
+    "CommandSource",
+    "LoadCommand",
+    "LoadProfile",
     "Plan",
     "ProcessSpec",
     "RemoteEndpoints",
@@ -26,6 +42,7 @@ __all__ = [
     "Resources",
     "Role",
     "RoleKind",
+    "RowReader",
     "Served",
     "ServiceSpec",
     "Supervisor",

@@ -33,6 +33,7 @@ from riverbed.domain import Command
 from riverbed.domain.registry import EventTypeRegistry
 from riverbed.errors import ConfigurationError
 from riverbed.runtime.flow import ServiceDeclaration, build_flow
+from riverbed.runtime.system.load import LoadProfile
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 """Names of services, views, processes and contexts: they become process names, ports and schema names."""
@@ -124,6 +125,7 @@ class SystemSpec:
     ``flow`` is the declared topology (who consumes and produces what); it is checked for cycles before
     anything starts. ``demo_api_keys`` (tenant -> key) are the credentials used when the settings configure
     none, so an example runs with zero set-up; a real deployment configures its own in ``riverbed.toml``.
+    ``load`` is what ``riverbed load`` sends and audits (see :mod:`riverbed.runtime.system.load`).
     """
 
     name: str
@@ -133,6 +135,7 @@ class SystemSpec:
     processes: tuple[ProcessSpec, ...] = ()
     flow: tuple[ServiceDeclaration, ...] = ()
     demo_api_keys: Mapping[str, str] = field(default_factory=dict)
+    load: LoadProfile | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
