@@ -73,3 +73,21 @@ def nats_url() -> str:
 def unique_name() -> str:
     """A name unique to this test in this run, for streams, consumers and schemas."""
     return f"t{RUN_ID}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def system_prefix(pg_url: str, nats_url: str) -> Iterator[str]:
+    """A ``[run] prefix`` for a distributed system under test; its schemas and streams are dropped after."""
+    import asyncio
+
+    import psycopg  # noqa: TID251 - the test drops the schemas the system created
+
+    from tests.nats_cleanup import delete_streams
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"{name}_%",))
+        for (schema,) in rows.fetchall():
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    asyncio.run(delete_streams(nats_url, name.upper()))

@@ -8,17 +8,12 @@ exactly once (each is sent with an Idempotency-Key and re-sent until it is accep
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import threading
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from tests.e2e.running_system import ACME, RunningSystem
-from tests.gateway.servers import free_port
-from tests.nats_cleanup import delete_streams
+from tests.gateway.servers import free_port, free_port_block
 
 from riverbed import open_store
 
@@ -27,45 +22,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 ROLES = 11  # the bank's roles besides the gateway (see tests/unit/system/test_system_plan.py)
 
 
-def _free_block(size: int) -> int:
-    for _ in range(100):
-        base = random.randrange(20_000, 60_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no block of free ports found")
-
-
-@pytest.fixture
-def prefix(pg_url: str, nats_url: str) -> Iterator[str]:
-    import asyncio
-
-    import psycopg  # noqa: TID251 - the test cleans up the schemas the system created
-
-    name = f"t{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        schemas = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"{name}_%",)
-        ).fetchall()
-        for (schema,) in schemas:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    asyncio.run(delete_streams(nats_url, name.upper()))
-
-
 async def test_a_killed_service_is_refused_fast_restarted_and_no_command_is_lost_or_doubled(
-    prefix: str, pg_url: str, nats_url: str
+    system_prefix: str, pg_url: str, nats_url: str
 ) -> None:
     port = free_port()
     env = {
-        "RIVERBED_RUN__PREFIX": prefix,
+        "RIVERBED_RUN__PREFIX": system_prefix,
         "RIVERBED_RUN__POSTGRES_URL": pg_url,
         "RIVERBED_RUN__NATS_URL": nats_url,
-        "RIVERBED_RUN__BASE_PORT": str(_free_block(ROLES)),
+        "RIVERBED_RUN__BASE_PORT": str(free_port_block(ROLES)),
         "RIVERBED_RUN__RESTART_INITIAL_SECONDS": "0.5",
         "RIVERBED_GATEWAY__PORT": str(port),
     }
@@ -83,7 +48,7 @@ async def test_a_killed_service_is_refused_fast_restarted_and_no_command_is_lost
 
         def deposit_all() -> None:
             for amount in amounts:
-                headers = {"Idempotency-Key": f"deposit-{prefix}-{amount}", **ACME}
+                headers = {"Idempotency-Key": f"deposit-{system_prefix}-{amount}", **ACME}
                 while True:
                     response = bank.post(
                         "/commands/deposits/Deposit", {"account_id": "a-1", "amount": amount}, headers
@@ -117,7 +82,7 @@ async def test_a_killed_service_is_refused_fast_restarted_and_no_command_is_lost
         assert bank.stop() == 0
     assert "every process stopped" in bank.lines[-1]
 
-    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{prefix}_bank"
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{system_prefix}_bank"
     async with open_store(url) as store:
         deposits = [
             r.event.data["amount"]

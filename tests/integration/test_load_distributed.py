@@ -6,61 +6,29 @@ context schema.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import re
-import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.running_system import REPO, RunningSystem
-from tests.gateway.servers import free_port
-from tests.nats_cleanup import delete_streams
+from tests.gateway.servers import free_port, free_port_block
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 ROLES = 11  # the bank's roles besides the gateway, each on its own port from base_port on
 
 
-def _free_block(size: int) -> int:
-    for _ in range(100):
-        base = random.randrange(20_000, 60_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no block of free ports found")
-
-
-@pytest.fixture
-def prefix(pg_url: str, nats_url: str) -> Iterator[str]:
-    import psycopg  # noqa: TID251 - the test drops the schemas the system created
-
-    name = f"l{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"{name}_%",))
-        for (schema,) in rows.fetchall():
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    asyncio.run(delete_streams(nats_url, name.upper()))
-
-
 def test_a_distributed_load_passes_the_audit_of_every_context_schema(
-    prefix: str, pg_url: str, nats_url: str
+    system_prefix: str, pg_url: str, nats_url: str
 ) -> None:
     port = free_port()
     env = {
-        "RIVERBED_RUN__PREFIX": prefix,
+        "RIVERBED_RUN__PREFIX": system_prefix,
         "RIVERBED_RUN__POSTGRES_URL": pg_url,
         "RIVERBED_RUN__NATS_URL": nats_url,
-        "RIVERBED_RUN__BASE_PORT": str(_free_block(ROLES)),
+        "RIVERBED_RUN__BASE_PORT": str(free_port_block(ROLES)),
         "RIVERBED_GATEWAY__PORT": str(port),
         "BANK_PAYMENT_TIMEOUT_SECONDS": "5",
     }
