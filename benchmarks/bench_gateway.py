@@ -25,6 +25,7 @@ import jwt
 
 from benchmarks.gateway_servers import API_KEY, HS_SECRET
 from benchmarks.harness import Report, Row
+from riverbed.testing.ports import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("RIVERBED_BENCH_SECONDS", "2"))
@@ -32,13 +33,6 @@ ROUNDS = int(os.environ.get("RIVERBED_BENCH_ROUNDS", "3"))
 CONCURRENCY = 16
 BODY = json.dumps({"account_id": "a-1", "amount": 5})
 PATH = "/commands/bank/Deposit"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -40,6 +39,8 @@ import httpx
 from benchmarks.bench_gateway import Server
 from benchmarks.harness import Report, Row, percentile
 from riverbed.ports.event_store import Checkpoint
+from riverbed.testing.ports import free_port as _free_port
+from riverbed.testing.ports import free_port_block as _free_block
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("RIVERBED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,26 +56,6 @@ KEY = "acme-demo-key-0123456789"
 HEADERS = {"X-Api-Key": KEY}
 ROLES = 11
 """The bank's roles besides the gateway when distributed: each needs a port from ``base_port`` on."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _free_block(size: int) -> int:
-    for _ in range(100):
-        base = random.randrange(20_000, 60_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no block of free ports found")
 
 
 def _reachable(url: str, default_port: int) -> bool:

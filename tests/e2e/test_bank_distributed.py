@@ -13,9 +13,9 @@ import threading
 
 import pytest
 from tests.e2e.running_system import ACME, RunningSystem
-from tests.gateway.servers import free_port, free_port_block
 
 from riverbed import open_store
+from riverbed.testing.ports import free_port, free_port_block
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 from tests.e2e.running_system import ACME, GLOBEX, RunningSystem
-from tests.gateway.servers import free_port
 
 from riverbed import open_store
+from riverbed.testing.ports import free_port
 
 
 def _system(tmp_path: Path) -> RunningSystem:

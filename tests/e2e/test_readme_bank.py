@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.running_system import REPO, RunningSystem
-from tests.gateway.servers import free_port
+
+from riverbed.testing.ports import free_port
 
 BASH = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,26 +11,7 @@ from typing import Any
 
 import uvicorn
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def free_port_block(size: int) -> int:
-    """The first of ``size`` consecutive free ports (a distributed system's roles use ``base + n``)."""
-    for _ in range(100):
-        base = random.randrange(20_000, 60_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no block of free ports found")
+from riverbed.testing.ports import free_port
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from riverbed import open_store
-from tests.gateway.servers import free_port
+from riverbed.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "e2e-key-0123456789abcdef"

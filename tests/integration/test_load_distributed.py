@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
+from riverbed.testing.ports import free_port, free_port_block
 from tests.e2e.running_system import REPO, RunningSystem
-from tests.gateway.servers import free_port, free_port_block
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 

@@ -16,8 +16,8 @@ from examples.bank.kernel import registry
 
 from riverbed import open_store
 from riverbed.cloudevents.mapping import to_cloudevent
+from riverbed.testing.ports import free_port
 from tests.e2e.running_system import ACME, REPO, RunningSystem
-from tests.gateway.servers import free_port
 
 
 def _system(data: Path) -> RunningSystem:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from riverbed.adapters.postgres.event_store import PostgresEventStore
 from riverbed.cloudevents.event import CloudEvent
 from riverbed.errors import ConfigurationError, ServiceUnavailable, StoreClosed, StoreUnavailable
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from riverbed.testing.ports import free_port
 
 
 def test_options_are_checked_when_the_store_is_built() -> None:
