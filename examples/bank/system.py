@@ -38,7 +38,7 @@ from examples.bank.views.balances import HANDLES, LEEDS, MANCHESTER, Row, balanc
 from riverbed.application.processes import ProcessManager, Reaction
 from riverbed.application.projections.projection import Projection, handles
 from riverbed.cloudevents.mapping import from_cloudevent
-from riverbed.domain import TimerFired
+from riverbed.domain import Command, TimerFired
 from riverbed.ports.event_store import RecordedEvent
 from riverbed.runtime.system import ProcessSpec, ServiceSpec, SystemSpec, ViewSpec
 
@@ -109,15 +109,23 @@ def payment_timeout() -> timedelta:
     return timedelta(seconds=float(raw)) if raw else checkout.DEFAULT_PAYMENT_TIMEOUT
 
 
+def account_service(name: str, *commands: type[Command]) -> ServiceSpec:
+    """One of the bank's services on the account aggregate: its own commands, the account's stream."""
+    return ServiceSpec(
+        name=name,
+        context=BANK,
+        aggregate=account.decider,
+        commands=commands,
+        stream=lambda command: account_stream(command.account_id),
+    )
+
+
 def build_system(*, timeout: timedelta | None = None) -> SystemSpec:
     """The bank's SystemSpec (``timeout``: the checkout's payment timeout)."""
     wait = timeout if timeout is not None else payment_timeout()
 
     def start(state: checkout.Checkout, command: Any) -> Any:
         return checkout.start(state, command, payment_timeout=wait)
-
-    def on_account(command: Any) -> str:
-        return account_stream(command.account_id)
 
     manager: ProcessManager[checkout.Checkout] = ProcessManager(
         name="checkout",
@@ -141,34 +149,10 @@ def build_system(*, timeout: timedelta | None = None) -> SystemSpec:
         name="bank",
         registry=registry,
         services=(
-            ServiceSpec(
-                name="accounts",
-                context=BANK,
-                aggregate=account.decider,
-                commands=(OpenAccount,),
-                stream=on_account,
-            ),
-            ServiceSpec(
-                name="deposits",
-                context=BANK,
-                aggregate=account.decider,
-                commands=(Deposit,),
-                stream=on_account,
-            ),
-            ServiceSpec(
-                name="withdrawals",
-                context=BANK,
-                aggregate=account.decider,
-                commands=(Withdraw,),
-                stream=on_account,
-            ),
-            ServiceSpec(
-                name="payments",
-                context=BANK,
-                aggregate=account.decider,
-                commands=(TakePayment, RefundPayment),
-                stream=on_account,
-            ),
+            account_service("accounts", OpenAccount),
+            account_service("deposits", Deposit),
+            account_service("withdrawals", Withdraw),
+            account_service("payments", TakePayment, RefundPayment),
             ServiceSpec(
                 name="stock",
                 context=SHOP,
