@@ -7,8 +7,11 @@ For every projection the runner picks its slot in the view store:
   while the active slot of the older version keeps serving queries, then cut over to, and the old one
   dropped. Changing a projection's ``version`` is all it takes to rebuild it.
 
-Events are committed in batches of ``batch_size`` events or ``batch_ms`` milliseconds, whichever comes
-first, with the checkpoint in the same transaction. A projection whose handler raises stops (the others
+Live events are committed in batches, with the checkpoint in the same transaction. A batch holds what has
+arrived and is committed as soon as nothing more is queued (or it reaches ``batch_size`` events, or has
+lingered ``batch_ms`` milliseconds when that is set): under a trickle each event is visible one commit
+after its append; under load, events pile up while a commit is in flight, so batches grow by themselves
+and commits per event fall. A projection whose handler raises stops (the others
 go on) with the failing event's position in its status, until the process restarts with a fixed handler,
 :meth:`ProjectionRunner.retry` is called, or an operator skips the event
 (:meth:`ProjectionRunner.skip` or ``riverbed views skip``).
@@ -52,15 +55,20 @@ class RunnerOptions:
     """Tuning knobs of a :class:`ProjectionRunner`."""
 
     batch_size: int = DEFAULT_BATCH
-    batch_ms: float = 50.0
+    batch_ms: float = 0.0
+    """How long a live batch may linger for more events once the queue is empty; 0 (the default) commits at
+    once, which keeps read-your-writes latency at one view commit. A positive value trades latency for fewer
+    commits at moderate rates."""
     poll_interval: float = 0.2
     """How often a failed projection looks for an operator's skip request."""
     lag_interval: float = 1.0
     """How often the store's head position is read to compute lag."""
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.batch_ms <= 0 or self.poll_interval <= 0 or self.lag_interval <= 0:
-            raise ValidationError(f"runner options must be positive, got {self}")
+        if self.batch_size < 1 or self.batch_ms < 0 or self.poll_interval <= 0 or self.lag_interval <= 0:
+            raise ValidationError(
+                f"runner options must be positive (batch_ms may be 0), got {self}; fix the RunnerOptions"
+            )
 
 
 class _SlotGone(Exception):
@@ -182,25 +190,9 @@ class _Worker:
                 await queue.put(exc)
 
         pumping = asyncio.create_task(pump(), name=f"riverbed-subscribe-{self.projection.name}")
-        loop = asyncio.get_running_loop()
         try:
             while True:
-                first = await queue.get()
-                batch = [_record(first)]
-                deadline = loop.time() + options.batch_ms / 1000
-                while len(batch) < options.batch_size:
-                    try:
-                        batch.append(_record(queue.get_nowait()))
-                        continue
-                    except asyncio.QueueEmpty:
-                        pass
-                    left = deadline - loop.time()
-                    if left <= 0:
-                        break
-                    try:
-                        batch.append(_record(await asyncio.wait_for(queue.get(), left)))
-                    except TimeoutError:
-                        break
+                batch = await _next_batch(queue, options)
                 await self._apply_live(projector, batch)
         finally:
             pumping.cancel()
@@ -286,6 +278,29 @@ class _Worker:
             error=self.error,
             ready=self.ready,
         )
+
+
+async def _next_batch(
+    queue: asyncio.Queue[RecordedEvent | BaseException], options: RunnerOptions
+) -> list[RecordedEvent]:
+    """Wait for one event, then take what else is queued (lingering up to ``batch_ms`` when set)."""
+    batch = [_record(await queue.get())]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + options.batch_ms / 1000
+    while len(batch) < options.batch_size:
+        try:
+            batch.append(_record(queue.get_nowait()))
+            continue
+        except asyncio.QueueEmpty:
+            pass
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        try:
+            batch.append(_record(await asyncio.wait_for(queue.get(), left)))
+        except TimeoutError:
+            break
+    return batch
 
 
 def _record(item: RecordedEvent | BaseException) -> RecordedEvent:

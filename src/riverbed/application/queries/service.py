@@ -11,7 +11,8 @@
 A pre-loaded view answers from its active slot. Before that slot exists (the first build is still
 replaying) it raises :class:`~riverbed.errors.ViewReplaying`. A read may demand "at least position P"
 (a :class:`~riverbed.ports.event_store.Checkpoint`, its ``str()``, or a plain global position): a replica
-whose checkpoint is behind P polls its own view store for up to ``max_wait`` seconds, then raises
+whose checkpoint is behind P re-reads its own view store (after 1 ms, then doubling up to ``poll_interval``)
+for up to ``max_wait`` seconds, then raises
 :class:`~riverbed.errors.ViewBehind` saying how far behind it is. A plain ``int`` compares global
 positions, which is exact on memory and SQLite stores; on PostgreSQL pass the checkpoint an append
 returned for an exact answer.
@@ -42,6 +43,8 @@ from riverbed.ports.event_store_rules import as_checkpoint
 from riverbed.ports.views import Row, SlotState, ViewStore
 
 M = TypeVar("M", bound=BaseModel)
+_FIRST_RECHECK = 0.001
+"""Seconds before a behind replica first re-reads its checkpoint: a live view is usually one commit away."""
 MinPosition = Checkpoint | str | int | None
 
 
@@ -188,6 +191,7 @@ class ViewQueries:
         """The active slot of ``view`` once it has reached ``min_position`` (see the module docstring)."""
         wanted = as_checkpoint(min_position)
         deadline = self._clock() + self.max_wait
+        delay = min(_FIRST_RECHECK, self.poll_interval)
         while True:
             state = await self._active(view)
             if state is None:
@@ -205,7 +209,8 @@ class ViewQueries:
                     wanted=str(wanted),
                     behind=behind,
                 )
-            await self._sleep(self.poll_interval)
+            await self._sleep(delay)
+            delay = min(delay * 2, self.poll_interval)
 
     def typed(self, view: str, model: type[M]) -> TypedView[M]:
         """A typed handle on one view: ``await queries.typed("balances", Balance).get("acc-1")``."""

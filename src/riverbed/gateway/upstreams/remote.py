@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
+from pydantic_core import from_json
 
 from riverbed.application.endpoints import (
     CommandOutcome,
@@ -30,9 +30,10 @@ from riverbed.errors import (
     UpstreamUnavailable,
     ValidationError,
 )
+from riverbed.gateway.upstreams.http1 import Http1Client, HttpTransportError
 from riverbed.runtime.gateway_settings import GatewaySettings
 
-TRANSPORT_ERRORS = (httpx.TransportError,)
+TRANSPORT_ERRORS = (HttpTransportError,)
 
 
 class RemoteError(RiverbedError):
@@ -72,12 +73,10 @@ def decode_error(name: str, error: Mapping[str, Any]) -> Exception:
 
 
 class _Remote:
-    def __init__(self, name: str, base_url: str, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, name: str, base_url: str, *, client: Http1Client | None = None) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=1.0), limits=httpx.Limits(max_keepalive_connections=64)
-        )
+        self._client = client or Http1Client(self.base_url, timeout=30.0, connect_timeout=1.0, max_idle=64)
 
     async def status(self) -> EndpointStatus:
         """Ask the process for the endpoint's lifecycle state (a heartbeat)."""
@@ -90,15 +89,15 @@ class _Remote:
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         try:
-            response = await self._client.request(method, self.base_url + path, json=payload)
+            status, answer = await self._client.request(method, path, payload)
         except TRANSPORT_ERRORS as exc:
-            raise UpstreamUnavailable(
-                self.name, state="down", reason=f"{type(exc).__name__} talking to {self.base_url}"
-            ) from exc
+            raise UpstreamUnavailable(self.name, state="down", reason=f"{exc} ({self.base_url})") from exc
         try:
-            body: dict[str, Any] = response.json()
+            body = from_json(answer)
         except ValueError as exc:
-            raise RemoteError(f"{self.name}: answered {response.status_code} without JSON") from exc
+            raise RemoteError(f"{self.name}: answered {status} without JSON") from exc
+        if not isinstance(body, dict):
+            raise RemoteError(f"{self.name}: answered {status} with JSON that is not an object")
         if not body.get("ok"):
             raise decode_error(self.name, body.get("error") or {})
         return body
@@ -113,7 +112,7 @@ class RemoteService(_Remote):
         base_url: str,
         commands: Sequence[CommandSpec],
         *,
-        client: httpx.AsyncClient | None = None,
+        client: Http1Client | None = None,
     ) -> None:
         super().__init__(name, base_url, client=client)
         self._commands = {spec.name: spec for spec in commands}
