@@ -300,3 +300,68 @@ async def test_opening_twice_at_once_starts_one_writer(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert not any(t.name == "riverbed-sqlite-writer:once.db" for t in threading.enumerate())
+
+
+# -- live subscribers fed from memory ---------------------------------------------------------------------
+
+
+async def test_live_subscribers_get_this_processes_appends_from_memory_exactly_as_a_read_gives_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SQLiteEventStore(url(tmp_path / "s.db")) as store:
+        await store.append("a", [make_event(n=0)])
+        subscriptions = [store.subscribe(after=1), store.subscribe(after=1)]
+        from riverbed.adapters.sqlite import event_store as module
+
+        tail_reads = 0
+        real_tail = module._tail_page
+
+        def counting_tail(*args: Any) -> Any:
+            nonlocal tail_reads
+            tail_reads += 1
+            return real_tail(*args)
+
+        monkeypatch.setattr(module, "_tail_page", counting_tail)
+        try:
+            waiting = [asyncio.ensure_future(anext(s)) for s in subscriptions]
+            await asyncio.sleep(0.05)  # both subscriptions have read the (empty) tail and wait live
+            reads_before = tail_reads
+            await asyncio.gather(
+                store.append("a", [make_event(n=1), make_event(n=2)], expected_version=0),
+                store.append("b", [make_event(n=3)]),
+                store.append("a", [make_event()], expected_version=0),  # refused: writes nothing
+                return_exceptions=True,
+            )
+            received = [[await w] for w in waiting]
+            for got, subscription in zip(received, subscriptions, strict=True):
+                got += [await anext(subscription) for _ in range(2)]
+            assert tail_reads == reads_before  # the three new events came from memory, not from the file
+        finally:
+            for subscription in subscriptions:
+                await subscription.aclose()  # type: ignore[attr-defined]
+        stored = [r async for r in store.read_all(after=1)]
+        assert received[0] == received[1] == stored
+        assert [r.position for r in stored] == [2, 3, 4]
+        received[0][0].event.data["n"] = "changed"  # each subscriber decodes its own copy
+        assert received[1][0].event.data["n"] == 1
+
+
+async def test_appends_of_another_writer_in_between_are_read_from_the_file_in_order(tmp_path: Path) -> None:
+    async with (
+        SQLiteEventStore(url(tmp_path / "s.db")) as here,
+        SQLiteEventStore(url(tmp_path / "s.db")) as other,
+    ):
+        subscription = here.subscribe()
+        try:
+            await here.append("x", [make_event(n=1)])
+            await other.append("y", [make_event(n=2)])  # a position this store's memory never saw
+            await here.append("x", [make_event(n=3)])
+            async with asyncio.timeout(30):
+                received = [await anext(subscription) for _ in range(3)]
+            await other.append("y", [make_event(n=4)])
+            await here.append("x", [make_event(n=5)])
+            async with asyncio.timeout(30):
+                received += [await anext(subscription) for _ in range(2)]
+        finally:
+            await subscription.aclose()  # type: ignore[attr-defined]
+    assert [(r.position, r.event.data["n"]) for r in received] == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]

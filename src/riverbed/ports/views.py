@@ -98,6 +98,12 @@ class ViewRows(Protocol):
         """The last version the slot applied of each stream it has seen (unseen streams are absent)."""
         ...
 
+    async def load(
+        self, slot: str, streams: Iterable[str], keys: Iterable[str]
+    ) -> tuple[dict[str, int], dict[str, Row]]:
+        """:meth:`stream_versions` and :meth:`get_many` in one round trip (what a batch reads to fold)."""
+        ...
+
     async def commit(self, slot: str, batch: ViewBatch) -> None:
         """Write the batch and the checkpoint atomically.
 

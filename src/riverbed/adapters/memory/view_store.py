@@ -68,6 +68,12 @@ class MemoryViewStore:
             return {}
         return {s: found.versions[s] for s in streams if s in found.versions}
 
+    async def load(
+        self, slot: str, streams: Iterable[str], keys: Iterable[str]
+    ) -> tuple[dict[str, int], dict[str, Row]]:
+        """Stream versions and rows together."""
+        return await self.stream_versions(slot, streams), await self.get_many(slot, keys)
+
     async def commit(self, slot: str, batch: ViewBatch) -> None:
         """Apply the whole batch at once (nothing can interleave: there is no await inside)."""
         found = self._slot(slot)

@@ -72,6 +72,12 @@ from riverbed.ports.event_store_rules import (
 MAX_VERSION = 2**63 - 1
 _RETRIES = 4
 _ANY_RETRIES = 1000
+_HELD_BACK_MAX_WAIT = 0.02
+"""Seconds between re-checks, at most, while committed events are held back by an older open transaction.
+
+Every process of a system shares the cluster, so some write transaction is nearly always open under load and
+holds events back for a few milliseconds; a longer back-off would turn those into tens of milliseconds of
+read-your-writes latency, while a check costs one index lookup."""
 
 
 class PostgresEventStore:
@@ -358,7 +364,7 @@ class PostgresEventStore:
             horizon_ok = (await self._run(self._sql["horizon_passed"], (target,)))[0][0]
             if not horizon_ok:
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.25)
+                delay = min(delay * 2, _HELD_BACK_MAX_WAIT)
                 self._check_open()
 
     async def subscribe(self, *, after: After = None) -> AsyncIterator[RecordedEvent]:
@@ -366,7 +372,7 @@ class PostgresEventStore:
         self._check_open()
         checkpoint = await self._resolve(after)
         self._ensure_listener()
-        delay = 0.002
+        delay = 0.001
         while True:
             self._check_open()
             seen = self._wakeup.generation
@@ -378,13 +384,13 @@ class PostgresEventStore:
                 yield record
             if records:
                 checkpoint = records[-1].checkpoint
-                delay = 0.002
+                delay = 0.001
             if len(rows) == self._page_size:
                 continue
             if (await self._run(self._sql["pending"], ()))[0][0]:
                 # Committed events are held back by an older open transaction: poll until it ends.
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.25)
+                delay = min(delay * 2, _HELD_BACK_MAX_WAIT)
             else:
                 timeout = self._poll_interval if self._wakeup.listening else min(self._poll_interval, 0.1)
                 await self._wakeup.wait(seen, timeout)

@@ -4,8 +4,9 @@
 ``synchronous=FULL`` (set and read back on open), so an append is acknowledged only after its commit is
 on disk. All writes go through one writer thread (:mod:`.writer`) that commits concurrent appends
 together; reads run on reader threads with their own connections (:mod:`.readers`). Nothing blocking
-ever runs on the event loop. Subscriptions are woken at once by appends of this process and poll, with
-backoff, for appends of other processes.
+ever runs on the event loop. Subscriptions are woken at once by appends of this process, and take the rows
+this process just committed from memory (no read back, no thread hop); they poll, with backoff, for
+appends of other processes, and read the file for anything memory does not hold contiguously.
 
 A store is used from the event loop that opened it.
 """
@@ -13,8 +14,10 @@ A store is used from the event loop that opened it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from riverbed.adapters.sqlite.codec import SELECT_COLUMNS, decode_rows, event_row
 from riverbed.adapters.sqlite.readers import Readers
@@ -42,6 +45,8 @@ from riverbed.ports.event_store_rules import (
 _READ_ALL = (
     f"SELECT {SELECT_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
 )
+_RECENT_ROWS = 4096
+"""Rows this process committed that stay in memory for its live subscribers (the newest half is kept)."""
 _READ_TAIL = f"SELECT {SELECT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
 _READ_FORWARDS = (
     f"SELECT {SELECT_COLUMNS} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?"
@@ -99,6 +104,7 @@ class SQLiteEventStore:
         self._writer: Writer | None = None
         self._readers: Readers | None = None
         self._changed: asyncio.Event | None = None
+        self._recent: list[tuple[Any, ...]] = []
         self._lifecycle = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -172,7 +178,40 @@ class SQLiteEventStore:
                 job.future.set_result(job.outcome)
             else:
                 job.future.set_exception(job.outcome or StoreFailed("the append was not processed"))
+        self._remember(jobs)
         self._wake()
+
+    def _remember(self, jobs: list[AppendJob]) -> None:
+        """Keep the rows this process just committed, so live subscribers here need not read them back."""
+        recent = self._recent
+        for job in jobs:
+            outcome = job.outcome
+            if job.inserted and isinstance(outcome, AppendResult):
+                first_version, first_position = outcome.first_version, outcome.first_position
+                recent.extend(
+                    (first_position + i, job.stream, first_version + i, *row)
+                    for i, row in enumerate(job.rows)
+                )
+        if len(recent) > _RECENT_ROWS:
+            del recent[: len(recent) - _RECENT_ROWS // 2]
+
+    def _recent_after(self, position: int, size: int) -> list[RecordedEvent]:
+        """The committed rows right after ``position`` still in memory, up to the first gap (decoded anew).
+
+        A gap (another process appended to the file in between) or rows older than the memory holds end the
+        run; the subscription then reads the file, as it does for every row it did not see written here.
+        """
+        recent = self._recent
+        if not recent or recent[-1][0] <= position:
+            return []
+        start = bisect.bisect_right(recent, position, key=_position_of)
+        if start == len(recent) or recent[start][0] != position + 1:
+            return []
+        end = start + 1
+        limit = min(len(recent), start + size)
+        while end < limit and recent[end][0] == recent[end - 1][0] + 1:
+            end += 1
+        return decode_rows(recent[start:end])
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -252,7 +291,9 @@ class SQLiteEventStore:
         while True:
             readers = self._open_readers()
             changed = self._changed_event()
-            page = await readers.run(_tail_page, position, self._page_size)
+            page = self._recent_after(position, self._page_size) or await readers.run(
+                _tail_page, position, self._page_size
+            )
             if page:
                 for rec in page:
                     yield rec
@@ -344,6 +385,11 @@ def _stream_page(
 ) -> list[RecordedEvent]:
     """One page of a stream, forwards or backwards from ``cursor``."""
     return decode_rows(conn.execute(sql, (stream, cursor, size)).fetchall())
+
+
+def _position_of(row: tuple[Any, ...]) -> int:
+    position: int = row[0]
+    return position
 
 
 def _tail_page(conn: sqlite3.Connection, position: int, size: int) -> list[RecordedEvent]:

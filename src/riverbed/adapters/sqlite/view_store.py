@@ -181,6 +181,15 @@ class SQLiteViewStore:
             out.update(conn.execute(sql, (slot, *chunk)))
         return out
 
+    async def load(
+        self, slot: str, streams: Iterable[str], keys: Iterable[str]
+    ) -> tuple[dict[str, int], dict[str, Row]]:
+        """Stream versions and rows in one trip to the store's thread."""
+        return await self._run(self._load, slot, list(streams), list(keys))
+
+    def _load(self, slot: str, streams: list[str], keys: list[str]) -> tuple[dict[str, int], dict[str, Row]]:
+        return self._versions(slot, streams), self._get_many(slot, keys)
+
     async def commit(self, slot: str, batch: ViewBatch) -> None:
         """Rows, stream versions and checkpoint in one transaction."""
         upserts = [(slot, key, _dumps(row)) for key, row in batch.upserts.items()]

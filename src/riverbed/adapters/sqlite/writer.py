@@ -44,6 +44,8 @@ class AppendJob:
     expected: Expected
     future: asyncio.Future[AppendResult]
     outcome: AppendResult | BaseException | None = field(default=None)
+    inserted: bool = False
+    """True when this append wrote its rows (False for an idempotent replay of stored events)."""
 
 
 _STOP = object()
@@ -214,6 +216,7 @@ class Writer:
         )
         count = len(job.rows)
         last = first_position + count - 1
+        job.inserted = True
         return AppendResult(
             stream=stream,
             first_version=first_version,

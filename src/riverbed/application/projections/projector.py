@@ -91,7 +91,6 @@ class Projector:
         projection = self.projection
         handled = projection.event_types
         followed = {r.stream for r in records if projection.follows(r.stream)}
-        known = await self.rows.stream_versions(self.slot, followed) if followed else {}
         keys: list[str | None] = []
         failure: ProjectionError | None = None
         for record in records:
@@ -104,7 +103,10 @@ class Projector:
                     break
             keys.append(key)
         wanted = {k for k in keys if k is not None}
-        rows: dict[str, Row] = await self.rows.get_many(self.slot, wanted) if wanted else {}
+        known: dict[str, int] = {}
+        rows: dict[str, Row] = {}
+        if followed or wanted:
+            known, rows = await self.rows.load(self.slot, followed, wanted)
         changed: dict[str, Row] = {}
         versions: dict[str, int] = {}
         applied = 0

@@ -89,6 +89,26 @@ class ViewStoreContract:
         (state,) = await views.slots("v")
         assert (state.checkpoint, state.events) == (Checkpoint(0, 9), 7)
 
+    async def test_load_reads_stream_versions_and_rows_together(self, views: ViewStore) -> None:
+        """load gives what stream_versions and get_many give, for any mix of known and unknown names."""
+        await views.create_slot("v.v1.a", name="v", version=1)
+        await views.commit(
+            "v.v1.a",
+            ViewBatch(
+                checkpoint=Checkpoint(0, 4),
+                upserts={"k1": {"n": 1, "deep": {"x": [1]}}, "s1": {"n": 2}},
+                stream_versions={"s1": 3, "k1": 7},
+            ),
+        )
+        assert await views.load("v.v1.a", ["s1", "k1", "nope"], ["k1", "s1", "gone"]) == (
+            {"s1": 3, "k1": 7},
+            {"k1": {"n": 1, "deep": {"x": [1]}}, "s1": {"n": 2}},
+        )
+        assert await views.load("v.v1.a", [], ["k1"]) == ({}, {"k1": {"n": 1, "deep": {"x": [1]}}})
+        assert await views.load("v.v1.a", ["s1"], []) == ({"s1": 3}, {})
+        assert await views.load("v.v1.a", [], []) == ({}, {})
+        assert await views.load("other", ["s1"], ["k1"]) == ({}, {})
+
     async def test_commit_to_a_missing_slot_is_refused_and_writes_nothing(self, views: ViewStore) -> None:
         """Commit to a missing slot is refused and writes nothing."""
         with pytest.raises(UnknownView):
