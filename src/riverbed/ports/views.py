@@ -46,6 +46,11 @@ class SlotState:
 
 SLOT_COLUMNS = "s.slot, s.name, s.version, s.checkpoint, s.events, s.failed_at, s.error, s.skip, a.slot"
 """The SQL columns SQL view stores select for :func:`slot_from_row` (slots ``s`` joined to active ``a``)."""
+ACTIVE_ROW_SQL = (
+    f"SELECT {SLOT_COLUMNS}, r.data FROM rb_view_active a JOIN rb_view_slots s ON s.slot = a.slot "
+    "LEFT JOIN rb_view_rows r ON r.slot = s.slot AND r.key = {key} WHERE s.name = {name}"
+)
+"""The active slot of a view and one of its rows, in one statement (``{key}``/``{name}``: placeholders)."""
 
 
 def slot_from_row(row: tuple[Any, ...]) -> SlotState:
@@ -119,6 +124,13 @@ class ViewCatalog(Protocol):
 
     async def slots(self, name: str | None = None) -> list[SlotState]:
         """Every slot (of one view name, when given), oldest first."""
+        ...
+
+    async def read_active(self, name: str, key: str) -> tuple[SlotState | None, Row | None]:
+        """The active slot of view ``name`` (None when none) and its row under ``key``, in one round trip.
+
+        What a query reads: the checkpoint it answers at and the row, as of the same moment.
+        """
         ...
 
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:

@@ -100,6 +100,14 @@ class MemoryViewStore:
             if name is None or s.state.name == name
         ]
 
+    async def read_active(self, name: str, key: str) -> tuple[SlotState | None, Row | None]:
+        """The active slot of ``name`` and its row under ``key``."""
+        state = next((s for s in await self.slots(name) if s.active), None)
+        if state is None:
+            return None, None
+        row = self._slots[state.slot].rows.get(key)
+        return state, copy.deepcopy(row) if row is not None else None
+
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
         """Create an empty slot (an existing one is returned unchanged)."""
         self._check_open()

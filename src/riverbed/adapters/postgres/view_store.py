@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverbed.errors import StoreClosed, StoreFailed, UnknownView, ViewConflict
 from riverbed.ports.event_store import Checkpoint
-from riverbed.ports.views import SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
+from riverbed.ports.views import ACTIVE_ROW_SQL, SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
 
 _PAGE = 1000
 _SCHEMA = """
@@ -198,6 +198,13 @@ class PostgresViewStore:
             sql += " WHERE s.name = %s"
             args = (name,)
         return [slot_from_row(tuple(row)) for row in await self._fetch(sql + " ORDER BY s.created", args)]
+
+    async def read_active(self, name: str, key: str) -> tuple[SlotState | None, Row | None]:
+        """The active slot of ``name`` and its row under ``key``, in one statement."""
+        found = await self._fetch(ACTIVE_ROW_SQL.format(key="%s", name="%s"), (key, name))
+        if not found:
+            return None, None
+        return slot_from_row(tuple(found[0][:-1])), found[0][-1]
 
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
         """Create an empty slot (an existing one is returned unchanged)."""

@@ -195,25 +195,24 @@ class SQLiteEventStore:
         if len(recent) > _RECENT_ROWS:
             del recent[: len(recent) - _RECENT_ROWS // 2]
 
-    def _recent_after(self, position: int, size: int) -> list[RecordedEvent]:
+    def _recent_after(self, position: int, size: int) -> tuple[list[RecordedEvent], bool]:
         """The committed rows right after ``position`` still in memory, up to the first gap (decoded anew).
 
-        A gap (another process appended to the file in between) or rows older than the memory holds end the
-        run; the subscription then reads the file, as it does for every row it did not see written here.
+        Also says whether the run reached the newest row in memory. A gap (another process appended to the
+        file in between) or rows older than the memory holds end the run; the subscription then reads the
+        file, as it does for every row it did not see written here.
         """
         recent = self._recent
         if not recent or recent[-1][0] <= position:
-            return []
+            return [], False
         start = bisect.bisect_right(recent, position, key=_position_of)
         if start == len(recent) or recent[start][0] != position + 1:
-            return []
+            return [], False
         end = start + 1
         limit = min(len(recent), start + size)
         while end < limit and recent[end][0] == recent[end - 1][0] + 1:
             end += 1
-        return decode_rows(recent[start:end])
-
-    # -- reading --------------------------------------------------------------------------------------
+        return decode_rows(recent[start:end]), end == len(recent)
 
     async def read(
         self,
@@ -291,15 +290,18 @@ class SQLiteEventStore:
         while True:
             readers = self._open_readers()
             changed = self._changed_event()
-            page = self._recent_after(position, self._page_size) or await readers.run(
-                _tail_page, position, self._page_size
-            )
+            page, newest = self._recent_after(position, self._page_size)
+            if not page:
+                page = await readers.run(_tail_page, position, self._page_size)
             if page:
                 for rec in page:
                     yield rec
                 position = page[-1].position
                 delay = self._poll[0]
-                continue
+                if not newest:
+                    continue
+                # Up to date with this process's own appends: wait for the next one; another process's
+                # appends (if any) are found by the poll below, as when idle.
             try:
                 async with asyncio.timeout(delay):
                     await changed.wait()

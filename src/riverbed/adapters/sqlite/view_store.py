@@ -31,7 +31,7 @@ from riverbed.errors import (
     ViewConflict,
 )
 from riverbed.ports.event_store import Checkpoint
-from riverbed.ports.views import SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
+from riverbed.ports.views import ACTIVE_ROW_SQL, SLOT_COLUMNS, Row, SlotState, ViewBatch, slot_from_row
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -266,6 +266,17 @@ class SQLiteViewStore:
             sql += " WHERE s.name = ?"
             args = (name,)
         return [slot_from_row(tuple(row)) for row in self._c().execute(sql + " ORDER BY s.created", args)]
+
+    async def read_active(self, name: str, key: str) -> tuple[SlotState | None, Row | None]:
+        """The active slot of ``name`` and its row under ``key``, in one statement."""
+        return await self._run(self._read_active, name, key)
+
+    def _read_active(self, name: str, key: str) -> tuple[SlotState | None, Row | None]:
+        found = self._c().execute(ACTIVE_ROW_SQL.format(key="?", name="?"), (key, name)).fetchone()
+        if found is None:
+            return None, None
+        data = found[-1]
+        return slot_from_row(tuple(found[:-1])), json.loads(data) if data is not None else None
 
     async def create_slot(self, slot: str, *, name: str, version: int) -> SlotState:
         """Create an empty slot (an existing one is returned unchanged)."""

@@ -151,8 +151,7 @@ class ViewQueries:
         if registered.on_demand is not None:
             row = await registered.on_demand.get(stored_key)
         else:
-            state = await self.wait_for(view, min_position)
-            row = await self.views.get(state.slot, stored_key)
+            state, row = await self._wait_for_row(view, stored_key, min_position)
             position = str(state.checkpoint)
         if row is None:
             raise NotFound(f"view {view!r} has no row for key {key!r}")
@@ -189,17 +188,28 @@ class ViewQueries:
 
     async def wait_for(self, view: str, min_position: MinPosition) -> SlotState:
         """The active slot of ``view`` once it has reached ``min_position`` (see the module docstring)."""
+        state, _ = await self._wait_for_row(view, None, min_position)
+        return state
+
+    async def _wait_for_row(
+        self, view: str, key: str | None, min_position: MinPosition
+    ) -> tuple[SlotState, Row | None]:
+        """The active slot once it has reached ``min_position``, and its row under ``key`` (read together)."""
         wanted = as_checkpoint(min_position)
         deadline = self._clock() + self.max_wait
         delay = min(_FIRST_RECHECK, self.poll_interval)
         while True:
-            state = await self._active(view)
+            row: Row | None = None
+            if key is None:
+                state = await self._active(view)
+            else:
+                state, row = await self.views.read_active(view, key)
             if state is None:
                 raise ViewReplaying(
                     f"view {view!r} is still replaying its events and has no built version yet; retry shortly"
                 )
             if wanted is None or reached(state.checkpoint, wanted):
-                return state
+                return state, row
             if self._clock() >= deadline:
                 behind = max(1, wanted.position - state.checkpoint.position)
                 raise ViewBehind(

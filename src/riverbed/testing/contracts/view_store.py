@@ -90,7 +90,7 @@ class ViewStoreContract:
         assert (state.checkpoint, state.events) == (Checkpoint(0, 9), 7)
 
     async def test_load_reads_stream_versions_and_rows_together(self, views: ViewStore) -> None:
-        """load gives what stream_versions and get_many give, for any mix of known and unknown names."""
+        """A load gives what stream_versions and get_many give, for any mix of known and unknown names."""
         await views.create_slot("v.v1.a", name="v", version=1)
         await views.commit(
             "v.v1.a",
@@ -108,6 +108,28 @@ class ViewStoreContract:
         assert await views.load("v.v1.a", ["s1"], []) == ({"s1": 3}, {})
         assert await views.load("v.v1.a", [], []) == ({}, {})
         assert await views.load("other", ["s1"], ["k1"]) == ({}, {})
+
+    async def test_read_active_gives_the_active_slot_and_one_row_together(self, views: ViewStore) -> None:
+        """read_active names the active slot with its checkpoint and the row, None for what is missing."""
+        assert await views.read_active("v", "k1") == (None, None)
+        await views.create_slot("v.v1.a", name="v", version=1)
+        await views.commit("v.v1.a", ViewBatch(checkpoint=Checkpoint(0, 4), upserts={"k1": {"n": 1}}))
+        assert await views.read_active("v", "k1") == (None, None)  # built but not active yet
+        await views.activate("v", "v.v1.a")
+        await views.create_slot("v.v2.b", name="v", version=2)
+        await views.commit("v.v2.b", ViewBatch(checkpoint=Checkpoint(0, 9), upserts={"k1": {"n": 99}}))
+        state, row = await views.read_active("v", "k1")
+        assert state is not None
+        assert (state.slot, state.checkpoint, state.active) == (
+            "v.v1.a",
+            Checkpoint(0, 4),
+            True,
+        )
+        assert row == {"n": 1}
+        state, row = await views.read_active("v", "missing")
+        assert state is not None
+        assert (state.slot, row) == ("v.v1.a", None)
+        assert await views.read_active("other", "k1") == (None, None)
 
     async def test_commit_to_a_missing_slot_is_refused_and_writes_nothing(self, views: ViewStore) -> None:
         """Commit to a missing slot is refused and writes nothing."""
