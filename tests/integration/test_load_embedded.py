@@ -6,6 +6,7 @@ store, makes the audit fail naming it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -26,6 +27,14 @@ def _system(data: Path) -> RunningSystem:
     return RunningSystem(["--data-dir", str(data)], env, port=port)
 
 
+async def _empty_stores(directory: Path) -> None:
+    from examples.bank.system import system
+
+    for context in system.contexts:
+        async with open_store(f"sqlite:///{directory / context}.db"):
+            pass
+
+
 def _load(bank: RunningSystem, data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "riverbed.cli.main", "load", "--url", bank.url, "--data-dir", str(data)]
     return subprocess.run(
@@ -35,11 +44,18 @@ def _load(bank: RunningSystem, data: Path, *args: str) -> subprocess.CompletedPr
 
 def test_a_load_of_a_few_hundred_commands_leaves_the_bank_consistent(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    elsewhere = tmp_path / "elsewhere"
+    asyncio.run(_empty_stores(elsewhere))
     bank = _system(data).start()
     try:
         done = _load(bank, data, "--commands", "300", "--concurrency", "8", "--seed", "7")
+        misdirected = _load(bank, elsewhere, "--commands", "5", "--seed", "7")
     finally:
         assert bank.stop() == 0
+    # Auditing empty stores (not the ones the system writes) must fail, not pass as "consistent".
+    assert misdirected.returncode == 1, misdirected.stdout + misdirected.stderr
+    assert "commands were accepted but the audited stores hold no events" in misdirected.stdout
+    assert "audit: FAILED" in misdirected.stdout
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     sent = re.search(r"commands: (\d+) sent, (\d+) ok, (\d+) refused", out)

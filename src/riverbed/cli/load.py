@@ -121,7 +121,7 @@ def load(
         if state.tally.failed:
             raise typer.Exit(EXIT_REFUSED)
         return
-    if not _print_audit(state.settled):
+    if not _print_audit(state.settled, accepted=state.tally.ok):
         raise typer.Exit(EXIT_REFUSED)
 
 
@@ -248,9 +248,17 @@ def _print_tally(tally: Tally) -> None:
         write_line(f"  {n:>6,} x {message}")
 
 
-def _print_audit(settled: Settled) -> bool:
+def _print_audit(settled: Settled, *, accepted: int) -> bool:
     write_line(f"settled: {settled.seconds:.1f} s, {settled.events:,} events read")
     problems = 0
+    if accepted and not settled.events:
+        # An empty store audits clean: that is never the system the commands went to.
+        write_line(
+            f"  problem: {accepted:,} commands were accepted but the audited stores hold no events; the "
+            "audit read other stores than the running system writes (check --data-dir, or the prefix and "
+            "URLs of --distributed)"
+        )
+        problems += 1
     for tenant, outcome in settled.outcomes.items():
         counts = ", ".join(f"{name} {n:,}" for name, n in outcome.counts.items())
         verdict = "clean" if outcome.ok else f"{len(outcome.problems)} problem(s)"
@@ -261,7 +269,7 @@ def _print_audit(settled: Settled) -> bool:
     for failure in settled.read_failures:
         write_line(f"  problem: {failure}")
     problems += len(settled.read_failures)
-    if settled.ok:
+    if settled.ok and not problems:
         write_line(f"audit: clean ({len(settled.outcomes)} tenants, {settled.events:,} events)")
         return True
     write_line(f"audit: FAILED, {problems} problem(s)")

@@ -72,12 +72,7 @@ from riverbed.ports.event_store_rules import (
 MAX_VERSION = 2**63 - 1
 _RETRIES = 4
 _ANY_RETRIES = 1000
-_HELD_BACK_MAX_WAIT = 0.02
-"""Seconds between re-checks, at most, while committed events are held back by an older open transaction.
-
-Every process of a system shares the cluster, so some write transaction is nearly always open under load and
-holds events back for a few milliseconds; a longer back-off would turn those into tens of milliseconds of
-read-your-writes latency, while a check costs one index lookup."""
+_HELD_BACK_MAX_WAIT = 0.02  # s between re-checks of held-back events: more is read-your-writes latency
 
 
 class PostgresEventStore:
@@ -388,8 +383,8 @@ class PostgresEventStore:
             if len(rows) == self._page_size:
                 continue
             if (await self._run(self._sql["pending"], ()))[0][0]:
-                # Committed events are held back by an older open transaction: poll until it ends.
-                await asyncio.sleep(delay)
+                # Held back by an older open transaction (often an append, which notifies): wait for it.
+                await self._wakeup.wait(seen, delay)
                 delay = min(delay * 2, _HELD_BACK_MAX_WAIT)
             else:
                 timeout = self._poll_interval if self._wakeup.listening else min(self._poll_interval, 0.1)
