@@ -46,3 +46,20 @@ def test_a_view_store_url_that_names_no_file_is_refused(url: str) -> None:
 
     with pytest.raises(InvalidStoreUrl):
         create_view_store(url)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("synchronous", "expected"), [(False, "off"), (True, "on")])
+async def test_postgres_view_commits_skip_the_wal_flush_unless_asked(
+    pg_schema_url: str, synchronous: bool, expected: str
+) -> None:
+    """A view is rebuilt from events, so by default its commits do not wait for the WAL flush."""
+    from riverbed.adapters.postgres.view_store import PostgresViewStore
+
+    views = await PostgresViewStore(pg_schema_url, min_size=2, synchronous_commit=synchronous).open()
+    try:
+        async with views._p().connection() as one, views._p().connection() as two:  # each pooled one
+            for conn in (one, two):
+                assert (await (await conn.execute("SHOW synchronous_commit")).fetchone()) == (expected,)
+    finally:
+        await views.close()

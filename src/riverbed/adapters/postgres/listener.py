@@ -98,7 +98,7 @@ class Notifier:
     NOTIFY, subscribers elsewhere still find the events at their next safety poll.
     """
 
-    def __init__(self, conninfo: str, channel: str, *, min_interval: float = 0.01) -> None:
+    def __init__(self, conninfo: str, channel: str, *, min_interval: float = 0.002) -> None:
         self._conninfo = conninfo
         self._channel = channel
         self._min_interval = min_interval

@@ -1,10 +1,14 @@
 """The PostgreSQL view store: view slots in the schema of the connection's ``search_path``.
 
 Each replica of a view may have its own database or schema. A :meth:`PostgresViewStore.commit` is one
-transaction of at most four statements (the checkpoint ``UPDATE`` first, then set-based upserts and
-deletes through ``unnest`` arrays), so a batch of thousands of events costs a handful of round trips and
-the rows and the checkpoint land together or not at all. Rows are ``jsonb``; keys use the "C" collation so
-that rows come back in the same (code point) order as from every other view store.
+statement (the checkpoint ``UPDATE``, and set-based upserts, deletes and stream versions through ``unnest``
+arrays that run only when it found the slot as expected), so a batch of thousands of events costs one
+round trip and the rows and the checkpoint land together or not at all. Rows are ``jsonb``; keys use the
+"C" collation so that rows come back in the same (code point) order as from every other view store.
+
+Commits run with ``synchronous_commit = off`` unless ``synchronous_commit=True``: a view is rebuilt from the
+events, and a commit lost to a server crash takes its checkpoint with it, so the projection re-applies
+those events; the view never waits for a WAL flush in the meantime (as SQLite views run ``NORMAL``).
 """
 
 from __future__ import annotations
@@ -44,20 +48,60 @@ CREATE TABLE IF NOT EXISTS rb_view_streams (
 """
 
 
+async def _asynchronous_commits(conn: psycopg.AsyncConnection[Any]) -> None:
+    await conn.execute("SET synchronous_commit = off")
+
+
+_COMMIT = """
+WITH cp AS (
+    UPDATE rb_view_slots SET checkpoint = %(checkpoint)s, events = events + %(events)s
+    WHERE slot = %(slot)s AND (%(expected)s::text IS NULL OR checkpoint = %(expected)s::text)
+    RETURNING 1
+), upserted AS (
+    INSERT INTO rb_view_rows (slot, key, data)
+    SELECT %(slot)s, k, d::jsonb FROM unnest(%(keys)s::text[], %(datas)s::text[]) AS t(k, d)
+    WHERE EXISTS (SELECT FROM cp)
+    ON CONFLICT (slot, key) DO UPDATE SET data = excluded.data
+), deleted AS (
+    DELETE FROM rb_view_rows
+    WHERE slot = %(slot)s AND key = ANY(%(deletes)s::text[]) AND EXISTS (SELECT FROM cp)
+), versions AS (
+    INSERT INTO rb_view_streams (slot, stream, version)
+    SELECT %(slot)s, s, v FROM unnest(%(streams)s::text[], %(versions)s::bigint[]) AS t(s, v)
+    WHERE EXISTS (SELECT FROM cp)
+    ON CONFLICT (slot, stream) DO UPDATE SET version = excluded.version
+)
+SELECT count(*) FROM cp
+"""
+"""A batch in one statement: every write depends on the checkpoint ``UPDATE`` finding the slot where the
+batch expects it, so a refused batch writes nothing."""
+
+
 class PostgresViewStore:
     """View slots in PostgreSQL through a psycopg async connection pool (see the module docstring)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 4, synchronous_commit: bool = False
+    ) -> None:
         self.url = url
         self._min = min_size
         self._max = max_size
+        self._synchronous = synchronous_commit
         self._pool: AsyncConnectionPool | None = None
 
     async def open(self) -> PostgresViewStore:
         """Open the pool and create the tables if they are missing."""
         if self._pool is not None:
             return self
-        pool = AsyncConnectionPool(self.url, min_size=self._min, max_size=self._max, open=False)
+        configure = None if self._synchronous else _asynchronous_commits
+        pool = AsyncConnectionPool(
+            self.url,
+            min_size=self._min,
+            max_size=self._max,
+            open=False,
+            configure=configure,
+            kwargs={"autocommit": True},  # a read or a commit is one statement: no BEGIN/COMMIT trips
+        )
         try:
             await pool.open(wait=True, timeout=30)
             async with pool.connection() as conn:
@@ -147,48 +191,38 @@ class PostgresViewStore:
         return versions, {name: value for is_row, name, value in found if is_row}
 
     async def commit(self, slot: str, batch: ViewBatch) -> None:
-        """Rows, stream versions and checkpoint in one transaction."""
+        """Rows, stream versions and checkpoint in one statement (one round trip, one transaction)."""
         expected = str(batch.expected) if batch.expected is not None else None
-        keys = list(batch.upserts)
+        deletes = sorted(batch.deletes)
+        keys = [k for k in batch.upserts if k not in batch.deletes]  # a key in both is deleted
         datas = [json.dumps(batch.upserts[k], separators=(",", ":")) for k in keys]
+        args = {
+            "slot": slot,
+            "checkpoint": str(batch.checkpoint),
+            "events": batch.events,
+            "expected": expected,
+            "keys": keys,
+            "datas": datas,
+            "deletes": deletes,
+            "streams": list(batch.stream_versions),
+            "versions": list(batch.stream_versions.values()),
+        }
         try:
-            async with self._p().connection() as conn, conn.transaction():
-                cursor = await conn.execute(
-                    "UPDATE rb_view_slots SET checkpoint = %s, events = events + %s "
-                    "WHERE slot = %s AND (%s::text IS NULL OR checkpoint = %s::text)",
-                    (str(batch.checkpoint), batch.events, slot, expected, expected),
-                )
-                if cursor.rowcount == 0:
-                    found = await (
-                        await conn.execute("SELECT checkpoint FROM rb_view_slots WHERE slot = %s", (slot,))
-                    ).fetchone()
-                    if found is None:
-                        raise UnknownView(slot)
-                    raise ViewConflict(
-                        f"view slot {slot!r} is at {found[0]}, not at {expected} as this batch expected: "
-                        "another writer got there first; re-read the slot and go on from there"
-                    )
-                if keys:
-                    await conn.execute(
-                        "INSERT INTO rb_view_rows (slot, key, data) "
-                        "SELECT %s, k, d::jsonb FROM unnest(%s::text[], %s::text[]) AS t(k, d) "
-                        "ON CONFLICT (slot, key) DO UPDATE SET data = excluded.data",
-                        (slot, keys, datas),
-                    )
-                if batch.deletes:
-                    await conn.execute(
-                        "DELETE FROM rb_view_rows WHERE slot = %s AND key = ANY(%s)",
-                        (slot, list(batch.deletes)),
-                    )
-                if batch.stream_versions:
-                    await conn.execute(
-                        "INSERT INTO rb_view_streams (slot, stream, version) "
-                        "SELECT %s, s, v FROM unnest(%s::text[], %s::bigint[]) AS t(s, v) "
-                        "ON CONFLICT (slot, stream) DO UPDATE SET version = excluded.version",
-                        (slot, list(batch.stream_versions), list(batch.stream_versions.values())),
-                    )
+            async with self._p().connection() as conn:
+                done = await (await conn.execute(_COMMIT, args)).fetchone()
+                if done is not None and done[0] == 1:
+                    return
+                found = await (
+                    await conn.execute("SELECT checkpoint FROM rb_view_slots WHERE slot = %s", (slot,))
+                ).fetchone()
         except psycopg.Error as exc:
             raise StoreFailed(f"the view store {self.url} failed a commit: {exc}") from exc
+        if found is None:
+            raise UnknownView(slot)
+        raise ViewConflict(
+            f"view slot {slot!r} is at {found[0]}, not at {expected} as this batch expected: "
+            "another writer got there first; re-read the slot and go on from there"
+        )
 
     async def slots(self, name: str | None = None) -> list[SlotState]:
         """Every slot (of ``name``), oldest first."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Generator, Sequence
@@ -99,6 +100,7 @@ async def run_process(
         failure = asyncio.create_task(assembly.failed())
         while ready is not None and not ready() and not stop.is_set() and not failure.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # readiness is a predicate over several parts: poll it
+        settle_heap()
         if on_started is not None and not stop.is_set() and not failure.done():
             on_started()
         stopped = asyncio.create_task(stop.wait())
@@ -114,6 +116,16 @@ async def run_process(
                 raise WorkerFailed(f"an HTTP server failed: {task.exception()}")
     finally:
         await _shutdown(assembly, servers, grace=grace)
+
+
+def settle_heap() -> None:
+    """Collect once, then move everything start-up built (modules, apps, replayed state) out of the GC's way.
+
+    Without this, the cyclic collector's full passes walk every start-up object again and again: one took
+    19-28 ms in the bank's process, which shows up as the p99 of a request that happens to trigger it.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _until_started(servers: list[tuple[Served, _Server, asyncio.Task[None]]]) -> None:
