@@ -100,17 +100,29 @@ class CloudEvent:
     ) -> CloudEvent:
         """Build an event without validation, for data that was validated when it was stored."""
         event = object.__new__(cls)
-        setter = object.__setattr__
-        setter(event, "id", id)
-        setter(event, "source", source)
-        setter(event, "type", type)
-        setter(event, "specversion", SPEC_VERSION)
-        setter(event, "subject", subject)
-        setter(event, "time", time)
-        setter(event, "datacontenttype", datacontenttype)
-        setter(event, "dataschema", dataschema)
-        setter(event, "data", data)
-        setter(event, "extensions", extensions if extensions else _EMPTY)
+        # The slots' own setters: half the cost of object.__setattr__ (this is every replay's hot path).
+        (
+            set_id,
+            set_source,
+            set_type,
+            set_spec,
+            set_subject,
+            set_time,
+            set_ct,
+            set_schema,
+            set_data,
+            set_ext,
+        ) = _SLOT_SETTERS
+        set_id(event, id)
+        set_source(event, source)
+        set_type(event, type)
+        set_spec(event, SPEC_VERSION)
+        set_subject(event, subject)
+        set_time(event, time)
+        set_ct(event, datacontenttype)
+        set_schema(event, dataschema)
+        set_data(event, data)
+        set_ext(event, extensions if extensions else _EMPTY)
         return event
 
     def with_changes(self, **changes: Any) -> CloudEvent:
@@ -141,6 +153,15 @@ class CloudEvent:
                 out[name] = value
         out.update(self.extensions)
         return out
+
+
+_SLOT_SETTERS: tuple[Any, ...] = tuple(
+    CloudEvent.__dict__[name].__set__
+    for name in (
+        "id", "source", "type", "specversion", "subject", "time", "datacontenttype", "dataschema", "data",
+        "extensions",
+    )
+)  # fmt: skip
 
 
 def _require_text(value: object, name: str) -> None:

@@ -1,8 +1,9 @@
 """How a CloudEvent maps to a row of the PostgreSQL events table, and back.
 
 Writing builds one array per column (the append sends them as binary arrays to ``unnest``). Reading
-fetches ``data`` and ``extensions`` as text and decodes them with :func:`json.loads` here, which is several
-times faster than the driver's per-value JSON loader, and builds events with :meth:`CloudEvent.trusted`
+fetches ``data`` and ``extensions`` as text and decodes them here (``data`` with
+:func:`~riverbed.ports.event_store_rules.decode_data`), several times faster than the driver's per-value
+JSON loader, and builds events with :meth:`CloudEvent.trusted`
 because they were validated when they were written.
 
 Storage forms: ``data`` is JSON text in a ``json`` column (kept verbatim: key order and number spelling
@@ -22,7 +23,7 @@ from typing import Any
 from riverbed.cloudevents.codec import format_time
 from riverbed.cloudevents.event import CloudEvent, ExtensionValue
 from riverbed.ports.event_store import RecordedEvent
-from riverbed.ports.event_store_rules import encode_data
+from riverbed.ports.event_store_rules import decode_data, encode_data
 
 _loads = json.loads
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -153,7 +154,7 @@ def decode_rows(rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
             time=None if time is None else _fromiso(time),
             datacontenttype=ctype,
             dataschema=dschema,
-            data=_loads(data) if data is not None else raw,
+            data=decode_data(data) if data is not None else raw,
             extensions=decode_extensions(ext) if ext is not None else {},
         )
         append(RecordedEvent(event, stream, version, position, int(xid)))

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 from riverbed.cloudevents.event import CloudEvent, ExtensionValue
 from riverbed.ports.event_store import RecordedEvent
-from riverbed.ports.event_store_rules import encode_data
+from riverbed.ports.event_store_rules import decode_data, encode_data
 
 EventRow: TypeAlias = tuple[str, str, str, str | None, str | None, str | None, str | bytes | None, str | None]
 """The columns an event brings to an insert: id, source, type, time, datacontenttype, dataschema, data,
@@ -83,7 +83,7 @@ def event_row(event: CloudEvent) -> EventRow:
 def decode_rows(rows: Iterable[tuple[Any, ...]]) -> list[RecordedEvent]:
     """Rows selected with :data:`SELECT_COLUMNS` as recorded events, as fast as Python allows."""
     trusted = CloudEvent.trusted
-    loads = json.loads
+    loads = decode_data
     parse_time = datetime.fromisoformat
     out: list[RecordedEvent] = []
     append = out.append
