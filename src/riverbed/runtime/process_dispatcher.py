@@ -385,7 +385,8 @@ class ProcessDispatcher:
                 )
                 if stop is not None:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
+                        async with asyncio.timeout(delay):
+                            await stop.wait()
                     if stop.is_set():
                         raise _Stopping from exc
                 else:
@@ -429,7 +430,8 @@ class ProcessDispatcher:
             if due is not None:
                 wait = max(0.0, min(wait, (due - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await stop.wait()
 
     def _push(self, key: TimerKey, due_at: datetime, *, when: datetime | None = None) -> None:
         self._seq += 1

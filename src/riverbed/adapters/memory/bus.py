@@ -304,7 +304,8 @@ class MemoryBus:
             wait = remaining if next_due is None else min(remaining, max(0.001, next_due - self._clock()))
             changed = self._changed_event()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await changed.wait()
             self._check_open()
 
     async def stats(self, pond: str) -> PondStats:

@@ -38,7 +38,8 @@ class Wakeup:
         if self.generation != seen:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._changed.wait()
 
 
 class Listener:

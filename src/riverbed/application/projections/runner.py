@@ -244,7 +244,8 @@ class _Worker:
                 break
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.runner.options.poll_interval)
+                async with asyncio.timeout(self.runner.options.poll_interval):
+                    await self.wake.wait()
         self.skip_at = None
         self.failed_at = None
         self.error = None
@@ -297,9 +298,11 @@ async def _next_batch(
         if left <= 0:
             break
         try:
-            batch.append(_record(await asyncio.wait_for(queue.get(), left)))
+            async with asyncio.timeout(left):
+                item = await queue.get()
         except TimeoutError:
             break
+        batch.append(_record(item))
     return batch
 
 
