@@ -25,7 +25,6 @@ from riverbed.cloudevents.event import CloudEvent, ExtensionValue
 from riverbed.ports.event_store import RecordedEvent
 from riverbed.ports.event_store_rules import decode_data, encode_data
 
-_loads = json.loads
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _fromiso = datetime.fromisoformat
 _trusted = CloudEvent.trusted
@@ -123,7 +122,7 @@ def encode_extensions(extensions: Mapping[str, ExtensionValue]) -> str | None:
 def decode_extensions(text: str) -> dict[str, ExtensionValue]:
     """The inverse of :func:`encode_extensions`."""
     out: dict[str, ExtensionValue] = {}
-    for name, value in _loads(text).items():
+    for name, value in decode_data(text).items():
         if type(value) is dict:
             if "$b" in value:
                 out[name] = base64.b64decode(value["$b"])

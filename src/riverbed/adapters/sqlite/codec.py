@@ -56,7 +56,7 @@ def encode_extensions(extensions: Mapping[str, ExtensionValue]) -> str | None:
 
 def decode_extensions(text: str) -> Mapping[str, ExtensionValue]:
     """The inverse of :func:`encode_extensions`."""
-    values: dict[str, Any] = json.loads(text)
+    values: dict[str, Any] = decode_data(text)
     for name, value in values.items():
         if type(value) is dict:
             if _BINARY_TAG in value:
