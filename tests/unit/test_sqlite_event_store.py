@@ -365,3 +365,27 @@ async def test_appends_of_another_writer_in_between_are_read_from_the_file_in_or
         finally:
             await subscription.aclose()  # type: ignore[attr-defined]
     assert [(r.position, r.event.data["n"]) for r in received] == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]
+
+
+async def test_memory_kept_for_subscribers_is_bounded_and_big_events_come_from_the_file(
+    tmp_path: Path,
+) -> None:
+    from riverbed.adapters.sqlite import event_store as module
+
+    async with SQLiteEventStore(url(tmp_path / "s.db")) as store:
+        subscription = store.subscribe()
+        try:
+            big = make_event(data={"blob": "x" * (module._RECENT_BYTES // 4 + 1)})
+            await store.append("big", [big])
+            assert store._recent == []  # over the per-row budget: not kept
+            async with asyncio.timeout(30):
+                assert (await anext(subscription)).event.data == big.data
+            for n in range(40):
+                await store.append("many", [make_event(data={"blob": "y" * 500_000, "n": n})])
+                assert store._recent_total <= module._RECENT_BYTES
+            async with asyncio.timeout(30):
+                assert [(await anext(subscription)).event.data["n"] for _ in range(40)] == list(range(40))
+        finally:
+            await subscription.aclose()  # type: ignore[attr-defined]
+        assert 0 < len(store._recent) < 40
+        assert store._recent_total == sum(module._row_bytes(row[3:]) for row in store._recent)

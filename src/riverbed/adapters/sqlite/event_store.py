@@ -46,7 +46,9 @@ _READ_ALL = (
     f"SELECT {SELECT_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
 )
 _RECENT_ROWS = 4096
-"""Rows this process committed that stay in memory for its live subscribers (the newest half is kept)."""
+_RECENT_BYTES = 8 * 1024 * 1024
+"""Rows (and bytes of them) this process committed that stay in memory for its live subscribers; when
+either is exceeded, the oldest are dropped down to half."""
 _READ_TAIL = f"SELECT {SELECT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
 _READ_FORWARDS = (
     f"SELECT {SELECT_COLUMNS} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?"
@@ -105,6 +107,8 @@ class SQLiteEventStore:
         self._readers: Readers | None = None
         self._changed: asyncio.Event | None = None
         self._recent: list[tuple[Any, ...]] = []
+        self._recent_sizes: list[int] = []
+        self._recent_total = 0
         self._lifecycle = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -182,18 +186,31 @@ class SQLiteEventStore:
         self._wake()
 
     def _remember(self, jobs: list[AppendJob]) -> None:
-        """Keep the rows this process just committed, so live subscribers here need not read them back."""
-        recent = self._recent
+        """Keep the rows this process just committed, so live subscribers here need not read them back.
+
+        Memory is bounded by rows and by bytes; a row over the byte budget is not kept (a gap: subscribers
+        read it from the file).
+        """
+        recent, sizes = self._recent, self._recent_sizes
         for job in jobs:
             outcome = job.outcome
-            if job.inserted and isinstance(outcome, AppendResult):
-                first_version, first_position = outcome.first_version, outcome.first_position
-                recent.extend(
-                    (first_position + i, job.stream, first_version + i, *row)
-                    for i, row in enumerate(job.rows)
-                )
-        if len(recent) > _RECENT_ROWS:
-            del recent[: len(recent) - _RECENT_ROWS // 2]
+            if not (job.inserted and isinstance(outcome, AppendResult)):
+                continue
+            position, version = outcome.first_position, outcome.first_version
+            for i, row in enumerate(job.rows):
+                size = _row_bytes(row)
+                if size <= _RECENT_BYTES // 4:
+                    recent.append((position + i, job.stream, version + i, *row))
+                    sizes.append(size)
+                    self._recent_total += size
+        if len(recent) > _RECENT_ROWS or self._recent_total > _RECENT_BYTES:
+            drop = len(recent) - _RECENT_ROWS // 2 if len(recent) > _RECENT_ROWS else 0
+            kept = self._recent_total - sum(sizes[:drop])
+            while kept > _RECENT_BYTES // 2 and drop < len(recent):
+                kept -= sizes[drop]
+                drop += 1
+            del recent[:drop], sizes[:drop]
+            self._recent_total = kept
 
     def _recent_after(self, position: int, size: int) -> tuple[list[RecordedEvent], bool]:
         """The committed rows right after ``position`` still in memory, up to the first gap (decoded anew).
@@ -387,6 +404,12 @@ def _stream_page(
 ) -> list[RecordedEvent]:
     """One page of a stream, forwards or backwards from ``cursor``."""
     return decode_rows(conn.execute(sql, (stream, cursor, size)).fetchall())
+
+
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """About how much memory a kept row holds: its data and extensions text, plus the other columns."""
+    data, extensions = row[6], row[7]
+    return 200 + (len(data) if data is not None else 0) + (len(extensions) if extensions is not None else 0)
 
 
 def _position_of(row: tuple[Any, ...]) -> int:
