@@ -121,6 +121,8 @@ class SQLiteEventStore:
         return self
 
     async def _open(self) -> None:
+        # Rows kept from before a close may not describe the file any more (another process, a new file).
+        self._recent, self._recent_sizes, self._recent_total = [], [], 0
         try:
             await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
@@ -230,6 +232,8 @@ class SQLiteEventStore:
         while end < limit and recent[end][0] == recent[end - 1][0] + 1:
             end += 1
         return decode_rows(recent[start:end]), end == len(recent)
+
+    # -- reading --------------------------------------------------------------------------------------
 
     async def read(
         self,
