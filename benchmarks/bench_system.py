@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from riverbed.gateway.upstreams.http1 import Http1Client
 from riverbed.ports.event_store import Checkpoint
 from riverbed.testing.ports import free_port as _free_port
 from riverbed.testing.ports import free_port_block as _free_block
+from riverbed.testing.ports import reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("RIVERBED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -59,17 +59,6 @@ KEY = "acme-demo-key-0123456789"
 HEADERS = {"X-Api-Key": KEY}
 ROLES = 11
 """The bank's roles besides the gateway when distributed: each needs a port from ``base_port`` on."""
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 class System:
@@ -261,7 +250,7 @@ def _bare_rate() -> float:
 
 async def run(report: Report) -> None:
     modes = [("embedded", False, 5.0)]
-    if _reachable(PG_URL, 5432) and _reachable(NATS_URL, 4222):
+    if reachable(PG_URL, 5432) and reachable(NATS_URL, 4222):
         modes.append(("distributed", True, 20.0))
     else:
         print(f"    distributed skipped: PostgreSQL {PG_URL} or NATS {NATS_URL} unreachable", flush=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sqlite3
 import tempfile
 import time
@@ -34,6 +33,7 @@ from riverbed.errors import ConfigurationError
 from riverbed.ports.event_store import EventStore, RecordedEvent
 from riverbed.ports.views import Row as ViewRow
 from riverbed.ports.views import ViewStore
+from riverbed.testing.ports import reachable
 
 EVENTS = int(os.environ.get("RIVERBED_BENCH_VIEW_EVENTS", "1000000"))
 ES_EVENTS = int(os.environ.get("RIVERBED_BENCH_ES_EVENTS", "20000"))
@@ -237,15 +237,6 @@ async def _sqlite(report: Report) -> None:
     )
 
 
-def _pg_reachable() -> bool:
-    parts = urlsplit(PG_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 def _raw_pg_read(url: str) -> float:
     import psycopg  # noqa: TID251 - the raw driver is the baseline
 
@@ -279,7 +270,7 @@ def _es_postgres(schema: str) -> float:
 
 
 async def _postgres(report: Report) -> None:
-    if not _pg_reachable():
+    if not reachable(PG_URL, 5432):
         print(f"  PostgreSQL is not reachable at {PG_URL}: PostgreSQL rows skipped", flush=True)
         return
     import psycopg  # noqa: TID251 - creating and dropping the benchmark's own schema

@@ -8,12 +8,12 @@ by skipping.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
+
+from riverbed.testing.ports import reachable
 
 PG_URL = os.environ.get("RIVERBED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("RIVERBED_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -21,17 +21,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 RUN_ID = uuid.uuid4().hex[:8]
 
 
-def _reachable(url: str, default_port: int) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 def _need(service: str, url: str, default_port: int) -> None:
-    if _reachable(url, default_port):
+    if reachable(url, default_port):
         return
     message = f"{service} is not reachable at {url}"
     if IN_CI:
