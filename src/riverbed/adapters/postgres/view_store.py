@@ -176,16 +176,11 @@ class PostgresViewStore:
         self, slot: str, streams: Iterable[str], keys: Iterable[str]
     ) -> tuple[dict[str, int], dict[str, Row]]:
         """Stream versions and rows in one statement (one round trip)."""
-        wanted_streams, wanted_keys = list(streams), list(keys)
-        if not wanted_keys:
-            return await self.stream_versions(slot, wanted_streams), {}
-        if not wanted_streams:
-            return {}, await self.get_many(slot, wanted_keys)
         found = await self._fetch(
             "SELECT false, stream, to_jsonb(version) FROM rb_view_streams "
-            "WHERE slot = %s AND stream = ANY(%s) "
-            "UNION ALL SELECT true, key, data FROM rb_view_rows WHERE slot = %s AND key = ANY(%s)",
-            (slot, wanted_streams, slot, wanted_keys),
+            "WHERE slot = %s AND stream = ANY(%s::text[]) "
+            "UNION ALL SELECT true, key, data FROM rb_view_rows WHERE slot = %s AND key = ANY(%s::text[])",
+            (slot, list(streams), slot, list(keys)),
         )
         versions = {name: int(value) for is_row, name, value in found if not is_row}
         return versions, {name: value for is_row, name, value in found if is_row}
