@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from examples.bank.system import system as bank_system
 
 from benchmarks.bench_gateway import Server
 from benchmarks.harness import Report, Row, percentile
 from riverbed.gateway.upstreams.http1 import Http1Client
 from riverbed.ports.event_store import Checkpoint
+from riverbed.runtime.system.plan import plan_roles
 from riverbed.testing.ports import free_port as _free_port
 from riverbed.testing.ports import free_port_block as _free_block
 from riverbed.testing.ports import reachable
@@ -57,7 +59,7 @@ CLIENTS = 16
 ACCOUNTS = 8
 KEY = "acme-demo-key-0123456789"
 HEADERS = {"X-Api-Key": KEY}
-ROLES = 11
+ROLES = len(plan_roles(bank_system, base_port=1, gateway_port=1).workers)
 """The bank's roles besides the gateway when distributed: each needs a port from ``base_port`` on."""
 
 

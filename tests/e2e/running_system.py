@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from riverbed.testing.ports import free_port, free_port_block
+
 REPO = Path(__file__).resolve().parents[2]
 ACME = {"X-Api-Key": "acme-demo-key-0123456789"}
 GLOBEX = {"X-Api-Key": "globex-demo-key-0123456789"}
@@ -125,3 +127,29 @@ class RunningSystem:
             if until is None or (row is not None and until(row["data"])) or time.monotonic() > deadline:
                 return row
             time.sleep(0.05)
+
+
+def bank_worker_roles() -> int:
+    """How many roles the bank runs besides the gateway (each serves on ``base_port + i``)."""
+    from examples.bank.system import system
+
+    from riverbed.runtime.system.plan import plan_roles
+
+    return len(plan_roles(system, base_port=1, gateway_port=1).workers)
+
+
+def distributed_bank(prefix: str, pg_url: str, nats_url: str, **extra_env: str) -> RunningSystem:
+    """The bank under ``riverbed run --distributed`` on free ports, its schemas and streams under ``prefix``.
+
+    Not started: call :meth:`RunningSystem.start`.
+    """
+    port = free_port()
+    env = {
+        "RIVERBED_RUN__PREFIX": prefix,
+        "RIVERBED_RUN__POSTGRES_URL": pg_url,
+        "RIVERBED_RUN__NATS_URL": nats_url,
+        "RIVERBED_RUN__BASE_PORT": str(free_port_block(bank_worker_roles())),
+        "RIVERBED_GATEWAY__PORT": str(port),
+        **extra_env,
+    }
+    return RunningSystem(["--distributed"], env, port=port)

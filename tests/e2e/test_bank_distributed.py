@@ -12,29 +12,19 @@ import signal
 import threading
 
 import pytest
-from tests.e2e.running_system import ACME, RunningSystem
+from tests.e2e.running_system import ACME, distributed_bank
 
 from riverbed import open_store
-from riverbed.testing.ports import free_port, free_port_block
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
-
-ROLES = 11  # the bank's roles besides the gateway (see tests/unit/system/test_system_plan.py)
 
 
 async def test_a_killed_service_is_refused_fast_restarted_and_no_command_is_lost_or_doubled(
     system_prefix: str, pg_url: str, nats_url: str
 ) -> None:
-    port = free_port()
-    env = {
-        "RIVERBED_RUN__PREFIX": system_prefix,
-        "RIVERBED_RUN__POSTGRES_URL": pg_url,
-        "RIVERBED_RUN__NATS_URL": nats_url,
-        "RIVERBED_RUN__BASE_PORT": str(free_port_block(ROLES)),
-        "RIVERBED_RUN__RESTART_INITIAL_SECONDS": "0.5",
-        "RIVERBED_GATEWAY__PORT": str(port),
-    }
-    bank = RunningSystem(["--distributed"], env, port=port).start(ready="[gateway] riverbed: bank is running")
+    bank = distributed_bank(
+        system_prefix, pg_url, nats_url, RIVERBED_RUN__RESTART_INITIAL_SECONDS="0.5"
+    ).start(ready="[gateway] riverbed: bank is running")
     try:
         bank.command(
             "accounts",

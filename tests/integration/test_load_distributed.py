@@ -12,27 +12,17 @@ import sys
 
 import pytest
 
-from riverbed.testing.ports import free_port, free_port_block
-from tests.e2e.running_system import REPO, RunningSystem
+from tests.e2e.running_system import REPO, distributed_bank
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
-
-ROLES = 11  # the bank's roles besides the gateway, each on its own port from base_port on
 
 
 def test_a_distributed_load_passes_the_audit_of_every_context_schema(
     system_prefix: str, pg_url: str, nats_url: str
 ) -> None:
-    port = free_port()
-    env = {
-        "RIVERBED_RUN__PREFIX": system_prefix,
-        "RIVERBED_RUN__POSTGRES_URL": pg_url,
-        "RIVERBED_RUN__NATS_URL": nats_url,
-        "RIVERBED_RUN__BASE_PORT": str(free_port_block(ROLES)),
-        "RIVERBED_GATEWAY__PORT": str(port),
-        "BANK_PAYMENT_TIMEOUT_SECONDS": "5",
-    }
-    bank = RunningSystem(["--distributed"], env, port=port).start(ready="[gateway] riverbed: bank is running")
+    bank = distributed_bank(system_prefix, pg_url, nats_url, BANK_PAYMENT_TIMEOUT_SECONDS="5").start(
+        ready="[gateway] riverbed: bank is running"
+    )
     try:
         done = subprocess.run(
             [

@@ -132,7 +132,7 @@ async def _run_embedded(
 ) -> None:
     run = settings.run
     resources = EmbeddedResources(run.data_dir, rapids=system_rapids(run.prefix))
-    workers = [role for role in plan.roles if role.kind is not RoleKind.GATEWAY]
+    workers = list(plan.workers)
     assembly = Assembly(spec, plan, workers, resources)
     stop = asyncio.Event()
     install_stop_signals(stop)

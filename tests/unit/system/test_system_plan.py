@@ -34,6 +34,7 @@ def test_the_bank_has_one_role_per_service_process_view_replica_relay_and_gatewa
     ports = [role.port for role in plan.roles]
     assert ports[:-1] == list(range(9100, 9100 + len(ports) - 1))
     assert plan.role("gateway").port == 9000
+    assert plan.workers == plan.roles[:-1]  # every role but the gateway, on base_port + i
     assert [r.replica for r in plan.replicas(MANCHESTER_VIEW)] == [1, 2]
     assert plan.role("checkout").kind is RoleKind.PROCESS
 

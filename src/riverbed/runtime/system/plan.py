@@ -63,6 +63,11 @@ class Plan:
                 return role
         raise KeyError(f"no role {name!r}; the roles are: {', '.join(r.name for r in self.roles)}")
 
+    @property
+    def workers(self) -> tuple[Role, ...]:
+        """Every role but the gateway (embedded: one process runs them; distributed: one port each)."""
+        return tuple(role for role in self.roles if role.kind is not RoleKind.GATEWAY)
+
     def of(self, kind: RoleKind) -> tuple[Role, ...]:
         """The roles of one kind."""
         return tuple(role for role in self.roles if role.kind is kind)
